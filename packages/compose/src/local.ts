@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { $, which } from 'zx'
+import { ConfigError, connectNode, isAlive, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
+import type { NodeState, Runtime, StartResult, StopResult } from './runtime.ts'
+import { findPortOwner, isPortFree } from './_ports.ts'
+
+/**
+ * The embedded default: each node is a daemonized `redis-server` on 127.0.0.1
+ * with the compose file's ports, working in `<dataDir>/<node>/`. The password
+ * reaches it through a 0600 conf file, never argv.
+ */
+export const localRuntime: Runtime = {
+  name: 'local',
+
+  async start(stack, { progress } = {}): Promise<StartResult> {
+    if (!(await which('redis-server', { nothrow: true }))) {
+      throw new ConfigError('redis-server is not installed', 'apt-get install -y redis-server redis-tools (and do not start the system service)')
+    }
+    const running = stack.nodes.filter((node) => runningPid(node) !== undefined)
+    const toStart = stack.nodes.filter((node) => !running.includes(node))
+    await assertPortsFree(toStart)
+    if (toStart.length > 0) progress?.(`starting ${toStart.map((n) => n.name).join(', ')}`)
+    const children = new Map(toStart.map((node) => [node, spawnNode(stack, node)]))
+    await Promise.all(stack.nodes.map((node) => waitForPing(stack, node, children.get(node))))
+    return { runtime: 'local', started: toStart.map((n) => n.name), alreadyRunning: running.map((n) => n.name) }
+  },
+
+  async stop(stack, { purge }): Promise<StopResult> {
+    const stopped: string[] = []
+    await Promise.all(
+      stack.nodes.map(async (node) => {
+        const pid = runningPid(node)
+        if (pid === undefined) return
+        process.kill(pid, 'SIGTERM') // redis-server shuts down cleanly on SIGTERM: fsyncs the AOF and saves the RDB
+        await waitFor(async () => isAlive(pid) ? `${node.name} (pid ${pid}) still saving` : true, {
+          timeoutMs: stack.timeoutMs,
+          intervalMs: 20,
+          what: `${node.name} to stop`,
+          hint: `see ${logFile(node)}`,
+        })
+        stopped.push(node.name)
+      }),
+    )
+    if (purge) for (const node of stack.nodes) rmSync(node.dataDir, { recursive: true, force: true })
+    return { runtime: 'local', stopped: stack.nodes.filter((n) => stopped.includes(n.name)).map((n) => n.name), purged: purge }
+  },
+
+  async ps(stack): Promise<NodeState[]> {
+    return stack.nodes.map((node) => {
+      const pid = runningPid(node)
+      const state = pid !== undefined ? 'running' : existsSync(node.dataDir) ? 'stopped' : 'absent'
+      return pid !== undefined ? { node: node.name, port: node.port, state, pid } : { node: node.name, port: node.port, state }
+    })
+  },
+
+  clusterAddress: (node) => node.host,
+
+  async logTail(_stack, node, lines = 10) {
+    try {
+      return readFileSync(logFile(node), 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
+    } catch {
+      return ''
+    }
+  },
+
+  async redisCli(stack, args) {
+    const result = await $({ env: { ...process.env, REDISCLI_AUTH: stack.password }, quiet: true })`redis-cli -e ${args}`
+    return result.stdout
+  },
+}
+
+const logFile = (node: StackNode) => join(node.dataDir, 'redis.log')
+const pidFile = (node: StackNode) => join(node.dataDir, 'redis.pid')
+
+/** The pid of this node's redis-server if it runs; checks the command line so a reused pid is not taken for ours. */
+function runningPid(node: StackNode): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(pidFile(node), 'utf8'), 10)
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    return cmdline.includes('redis-server') && cmdline.includes(`:${node.port}`) ? pid : undefined
+  } catch {
+    return undefined
+  }
+}
+
+async function assertPortsFree(nodes: readonly StackNode[]): Promise<void> {
+  const checks = nodes.flatMap((node) => [node.port, node.busPort].map(async (port) => ((await isPortFree(port, node.host)) ? undefined : { node, port })))
+  const taken = (await Promise.all(checks)).filter((t) => t !== undefined)
+  if (taken.length === 0) return
+  const list = taken.map(({ node, port }) => `${port} (${node.name}) is used by ${findPortOwner(port) ?? 'another process'}`).join(', ')
+  throw new ConfigError(`port ${list}`, 'stop that process, or give the node other ports in .env (REDISn_PORT / REDISn_BUS_PORT)')
+}
+
+const quote = (path: string) => JSON.stringify(path)
+
+/**
+ * Starts the node as a detached child (not `daemonize yes`) so we hold its
+ * pid and see at once when it exits on a bad config or a taken port.
+ */
+function spawnNode(stack: Stack, node: StackNode): ChildProcess {
+  mkdirSync(node.dataDir, { recursive: true, mode: 0o700 })
+  const authFile = join(node.dataDir, 'auth.conf')
+  writeFileSync(authFile, `requirepass ${quote(stack.password)}\nmasterauth ${quote(stack.password)}\n`, { mode: 0o600 })
+  const confFile = join(node.dataDir, 'node.conf')
+  writeFileSync(
+    confFile,
+    [
+      `# written by the local runtime at each start; edit ${stack.confFile} instead`,
+      `include ${quote(stack.confFile)}`,
+      `port ${node.port}`,
+      `cluster-port ${node.busPort}`,
+      `bind ${node.host}`,
+      `dir ${quote(node.dataDir)}`,
+      `pidfile ${quote(pidFile(node))}`,
+      `logfile ${quote(logFile(node))}`,
+      `include ${quote(authFile)}`,
+      '',
+    ].join('\n'),
+  )
+  // Fatal config errors go to stderr before the logfile opens: send them to the log too.
+  const log = openSync(logFile(node), 'a')
+  const child = spawn('redis-server', [confFile], { cwd: node.dataDir, detached: true, stdio: ['ignore', log, log] })
+  closeSync(log)
+  child.unref()
+  return child
+}
+
+/** Waits for PING; a node whose process exited meanwhile fails at once with the tail of its log. */
+async function waitForPing(stack: Stack, node: StackNode, child: ChildProcess | undefined): Promise<void> {
+  await waitFor(
+    async () => {
+      if (child && child.exitCode !== null) {
+        const tail = (await localRuntime.logTail(stack, node, 3)).replace(/\n/g, ' | ')
+        throw new ConfigError(`${node.name} exited on start (code ${child.exitCode}): ${tail || 'no log'}`, `see ${logFile(node)}`)
+      }
+      const client = await connectNode(stack, node, { connectTimeoutMs: 1000 })
+      try {
+        return (await client.ping()) === 'PONG' || 'no PONG'
+      } finally {
+        client.disconnect()
+      }
+    },
+    { timeoutMs: Math.min(stack.timeoutMs, 15_000), intervalMs: 20, what: `${node.name} to answer PING`, hint: `see ${logFile(node)}` },
+  )
+}

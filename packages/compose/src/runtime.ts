@@ -1,0 +1,41 @@
+import type { Stack, StackNode } from '@redis-cluster/core'
+
+export interface NodeState {
+  readonly node: string
+  readonly port: number
+  /** running: process/container up; stopped: exists but down; absent: never created. */
+  readonly state: 'running' | 'stopped' | 'absent'
+  readonly pid?: number
+}
+
+export interface StartResult {
+  readonly runtime: string
+  readonly started: readonly string[]
+  readonly alreadyRunning: readonly string[]
+}
+
+export interface StopResult {
+  readonly runtime: string
+  readonly stopped: readonly string[]
+  readonly purged: boolean
+}
+
+export interface StartOptions {
+  progress?: (line: string) => void
+}
+
+/** Where the nodes live. Every operation above this interface is the same for all runtimes. */
+export interface Runtime {
+  readonly name: 'local' | 'compose' | 'external'
+  /** Starts every node that is not running, and resolves once all answer PING. Idempotent. */
+  start(stack: Stack, options?: StartOptions): Promise<StartResult>
+  /** Stops every node cleanly (data kept), or also deletes the data with `purge`. */
+  stop(stack: Stack, options: { purge: boolean }): Promise<StopResult>
+  ps(stack: Stack): Promise<NodeState[]>
+  /** The address other nodes use to reach this node (what CLUSTER MEET needs). */
+  clusterAddress(node: StackNode): string
+  /** The last lines of a node's log, for error messages. */
+  logTail(stack: Stack, node: StackNode, lines?: number): Promise<string>
+  /** Runs `redis-cli` where the nodes' announced addresses are reachable; password via REDISCLI_AUTH. */
+  redisCli(stack: Stack, args: readonly string[]): Promise<string>
+}

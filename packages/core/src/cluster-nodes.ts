@@ -1,0 +1,50 @@
+import type { SlotRange } from './layout.ts'
+
+export interface ClusterNodeEntry {
+  readonly id: string
+  readonly host: string
+  readonly port: number
+  readonly busPort: number
+  readonly flags: readonly string[]
+  /** Node id of its master, for a replica. */
+  readonly masterId: string | undefined
+  readonly configEpoch: number
+  readonly linkState: 'connected' | 'disconnected'
+  readonly slots: readonly SlotRange[]
+  readonly myself: boolean
+  readonly role: 'master' | 'replica'
+  /** `fail`, `fail?`, `noaddr` or `handshake` seen in the flags. */
+  readonly unhealthy: boolean
+}
+
+/** Parses `CLUSTER NODES` (format: id addr flags master ping pong epoch link slot...). */
+export function parseClusterNodes(text: string): ClusterNodeEntry[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => {
+      const [id, addr, flagText, master, , , epoch, link, ...slotFields] = line.trim().split(' ')
+      const [hostPort = '', bus = ''] = (addr ?? '').split('@')
+      const at = hostPort.lastIndexOf(':')
+      const flags = (flagText ?? '').split(',')
+      return {
+        id: id ?? '',
+        host: hostPort.slice(0, at),
+        port: Number(hostPort.slice(at + 1)),
+        busPort: Number(bus.split(',')[0]),
+        flags,
+        masterId: master && master !== '-' ? master : undefined,
+        configEpoch: Number(epoch),
+        linkState: link === 'connected' ? 'connected' : 'disconnected',
+        slots: slotFields.filter((s) => !s.startsWith('[')).map(parseSlotField),
+        myself: flags.includes('myself'),
+        role: flags.includes('slave') ? 'replica' : 'master',
+        unhealthy: flags.some((f) => ['fail', 'fail?', 'noaddr', 'handshake'].includes(f)),
+      } satisfies ClusterNodeEntry
+    })
+}
+
+function parseSlotField(field: string): SlotRange {
+  const [start, end = start] = field.split('-')
+  return { start: Number(start), end: Number(end) }
+}

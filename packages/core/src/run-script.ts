@@ -1,0 +1,110 @@
+import { parseArgs } from 'node:util'
+import { join } from 'node:path'
+import { ProcessOutput } from 'zx'
+import { RcError, UsageError } from './errors.ts'
+import { loadStack, type Stack } from './stack.ts'
+import { takeLock, type Lock } from './lock.ts'
+
+export interface FlagSpec {
+  type: 'string' | 'boolean'
+  description: string
+  short?: string
+}
+
+export interface ScriptContext<F> {
+  stack: Stack
+  args: F
+  /** Progress for humans: stderr, silent under --quiet and --json. */
+  progress: (line: string) => void
+}
+
+export interface RunScriptOptions<F extends Record<string, FlagSpec>, R> {
+  name: string
+  description: string
+  flags?: F
+  /** Take this run lock for the whole run (cron commands). */
+  lock?: string
+  run: (context: ScriptContext<FlagValues<F>>) => Promise<R>
+  /** Human rendering of the result; JSON is the result itself. */
+  render?: (result: R) => string
+  /** Exit code for a result that is not a failure of the run itself, e.g. a check that found problems. */
+  exitCode?: (result: R) => number
+}
+
+export type FlagValues<F extends Record<string, FlagSpec>> = {
+  [K in keyof F]: F[K]['type'] extends 'boolean' ? boolean | undefined : string | undefined
+} & { json?: boolean; quiet?: boolean }
+
+const COMMON_FLAGS = {
+  json: { type: 'boolean', description: 'print the result as JSON' },
+  quiet: { type: 'boolean', description: 'print nothing on success', short: 'q' },
+  help: { type: 'boolean', description: 'show this help', short: 'h' },
+} satisfies Record<string, FlagSpec>
+
+const EXIT_HELP = 'exit codes: 0 ok, 1 failed, 2 usage, 75 busy or temporary (retry later), 78 configuration'
+
+/**
+ * The lifecycle of every command (after unjs/citty): parse flags and --help,
+ * load the stack, take the lock, run, render; release in `finally`. The only
+ * place that turns errors into output and exit codes. Sets process.exitCode
+ * instead of exiting, so cleanup always runs.
+ */
+export async function runScript<F extends Record<string, FlagSpec>, R>(options: RunScriptOptions<F, R>): Promise<void> {
+  const flags = { ...options.flags, ...COMMON_FLAGS } as Record<string, FlagSpec>
+  let lock: Lock | undefined
+  let quiet = false
+  try {
+    const args = parseFlags(flags, options.name)
+    if (args.help) {
+      process.stdout.write(helpText(options.name, options.description, flags))
+      return
+    }
+    quiet = Boolean(args.quiet || args.json)
+    const stack = loadStack()
+    for (const notice of stack.notices) if (!args.quiet) process.stderr.write(`${options.name}: note: ${notice}\n`)
+    if (options.lock) lock = takeLock(join(stack.dataDir, 'locks'), options.lock)
+    const progress = (line: string) => void (quiet || process.stderr.write(`${line}\n`))
+    const result = await options.run({ stack, args: args as FlagValues<F>, progress })
+    if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+    else if (!args.quiet && options.render) process.stdout.write(`${options.render(result)}\n`)
+    process.exitCode = options.exitCode?.(result) ?? 0
+  } catch (error) {
+    process.stderr.write(describeError(options.name, error))
+    process.exitCode = error instanceof RcError ? error.exitCode : 1
+  } finally {
+    lock?.release()
+  }
+}
+
+function parseFlags(flags: Record<string, FlagSpec>, name: string): Record<string, string | boolean | undefined> {
+  try {
+    const parsed = parseArgs({
+      args: process.argv.slice(2).filter((a) => a !== '--'),
+      options: Object.fromEntries(Object.entries(flags).map(([k, f]) => [k, { type: f.type, short: f.short }])),
+      strict: true,
+      allowPositionals: false,
+    })
+    return parsed.values
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('\n')[0]!, `see \`${name} --help\``)
+  }
+}
+
+function helpText(name: string, description: string, flags: Record<string, FlagSpec>): string {
+  const rows = Object.entries(flags).map(([k, f]) => {
+    const flag = `${f.short ? `-${f.short}, ` : '    '}--${k}${f.type === 'string' ? ' <value>' : ''}`
+    return `  ${flag.padEnd(28)} ${f.description}`
+  })
+  return `${name}: ${description}\n\nflags:\n${rows.join('\n')}\n\n${EXIT_HELP}\n`
+}
+
+/** One line naming the problem plus a `fix:` hint; a stack trace only for our own bugs. */
+export function describeError(name: string, error: unknown): string {
+  if (error instanceof RcError) return `${name}: ${error.message}\n${error.hint ? `  fix: ${error.hint}\n` : ''}`
+  if (error instanceof ProcessOutput) {
+    const tail = error.stderr.trim().split('\n').slice(-5).join('\n  ')
+    return `${name}: command failed with exit code ${error.exitCode}${tail ? `:\n  ${tail}` : ''}\n`
+  }
+  const stack = error instanceof Error ? error.stack : String(error)
+  return `${name}: internal error (please report it):\n${stack}\n`
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env tsx
+import { runScript } from '@redis-cluster/core'
+import { selectRuntime } from '@redis-cluster/compose'
+import { formCluster } from '../src/index.ts'
+
+await runScript({
+  name: 'up (cluster)',
+  description: 'form the cluster in the spec layout if needed (idempotent) and wait until it is fully healthy',
+  run: async ({ stack }) => formCluster(stack, await selectRuntime(stack)),
+  render: (r) => {
+    const what = { created: 'cluster created', completed: 'interrupted creation finished', existing: 'cluster already formed' }[r.action]
+    return `${what}; healthy: ${r.nodes} nodes, 16384 slots ok, replicas in sync (${(r.elapsedMs / 1000).toFixed(2)}s)`
+  },
+})

@@ -1,0 +1,23 @@
+import { connectAll, type Stack } from '@redis-cluster/core'
+import type { Runtime } from '@redis-cluster/compose'
+import { createCluster, type CreateClusterResult } from './create.ts'
+import { waitForHealthy } from './health.ts'
+
+export interface FormClusterResult extends CreateClusterResult {
+  readonly healthy: true
+  readonly nodes: number
+  readonly elapsedMs: number
+}
+
+/** Forms the cluster if needed and waits for full health; the nodes must already be running. */
+export async function formCluster(stack: Stack, runtime: Runtime): Promise<FormClusterResult> {
+  const started = performance.now()
+  const clients = await connectAll(stack)
+  try {
+    const result = await createCluster(stack, runtime, clients)
+    await waitForHealthy(stack, clients)
+    return { ...result, healthy: true, nodes: stack.nodes.length, elapsedMs: Math.round(performance.now() - started) }
+  } finally {
+    for (const client of clients) client.disconnect()
+  }
+}
