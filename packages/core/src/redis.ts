@@ -21,14 +21,20 @@ export async function connectNode(stack: Stack, node: StackNode, { connectTimeou
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: false,
+    // ioredis arms this timer on disconnect() even when the socket already
+    // closed (refused): at its 2 s default every failed run would linger 2 s.
+    disconnectTimeout: 50,
   })
-  client.on('error', () => {}) // reported through the rejected promise below
+  // With retries off, connect() rejects with a bare "Connection is closed";
+  // the socket's real error (ECONNREFUSED, WRONGPASS...) arrives only here.
+  let cause: Error | undefined
+  client.on('error', (error: Error) => (cause ??= error))
   try {
     await client.connect()
     return client
   } catch (error) {
     client.disconnect()
-    throw describeConnectError(node, error as Error)
+    throw describeConnectError(node, cause ?? (error as Error))
   }
 }
 
@@ -69,7 +75,7 @@ export function connectCluster(stack: Stack): Cluster {
     stack.nodes.map((n) => ({ host: n.host, port: n.port })),
     {
       natMap,
-      redisOptions: { password: stack.password, connectTimeout: 2000, maxRetriesPerRequest: 1 },
+      redisOptions: { password: stack.password, connectTimeout: 2000, maxRetriesPerRequest: 1, disconnectTimeout: 50 },
       clusterRetryStrategy: (times) => (times > 3 ? null : 100 * times),
       slotsRefreshTimeout: 2000,
       enableOfflineQueue: true,

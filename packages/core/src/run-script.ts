@@ -80,7 +80,7 @@ function parseFlags(flags: Record<string, FlagSpec>, name: string): Record<strin
   try {
     const parsed = parseArgs({
       args: process.argv.slice(2).filter((a) => a !== '--'),
-      options: Object.fromEntries(Object.entries(flags).map(([k, f]) => [k, { type: f.type, short: f.short }])),
+      options: Object.fromEntries(Object.entries(flags).map(([k, f]) => [k, f.short ? { type: f.type, short: f.short } : { type: f.type }])),
       strict: true,
       allowPositionals: false,
     })

@@ -45,29 +45,43 @@ export async function createCluster(stack: Stack, runtime: Runtime, clients: rea
       steps.push(`${node.name}: assigned slots ${formatRanges(missing)}`)
     }),
   )
-  // Each replica meets its own master and the masters meet master 0: the
-  // replica learns its master in one handshake, gossip introduces the rest.
-  const meets = views.flatMap((v) => {
-    const peer = v.node.role === 'replica' ? byIndex(v.node.masterIndex!) : v.node.index > 0 ? byIndex(0) : undefined
-    return peer && !v.entries.some((e) => e.id === peer.id && !e.flags.includes('handshake')) ? [[v, peer] as const] : []
-  })
+  // Every pair meets directly (one MEET per pair): all nodes know each other
+  // after one handshake instead of waiting for gossip to spread, which took
+  // up to seconds; replicas can REPLICATE as soon as they see their master.
+  const meets = views.flatMap((v) =>
+    views.filter((peer) => peer.node.index > v.node.index && !v.entries.some((e) => e.id === peer.id)).map((peer) => [v, peer] as const),
+  )
   await Promise.all(meets.map(([v, peer]) => v.client.call('CLUSTER', 'MEET', runtime.clusterAddress(peer.node), peer.node.port, peer.node.busPort)))
-  if (meets.length) steps.push(`met ${meets.map(([v, p]) => `${v.node.name}→${p.node.name}`).join(', ')}`)
+  if (meets.length) steps.push(`sent ${meets.length} CLUSTER MEET`)
 
+  const masters = views.filter((v) => v.node.role === 'master')
+  const ids = views.map((v) => v.id)
   await Promise.all(
-    views
-      .filter((v) => v.node.role === 'replica' && v.myself.masterId !== byIndex(v.node.masterIndex!).id)
-      .map(async (v) => {
-        const master = byIndex(v.node.masterIndex!)
-        await waitFor(async () => (await knows(v.client, master.id)) || `${v.node.name} has not met ${master.node.name} yet`, {
-          timeoutMs: stack.timeoutMs,
-          intervalMs: 10,
-          what: `${v.node.name} to see ${master.node.name}`,
-          hint: `the cluster bus port ${master.node.busPort} must be reachable between nodes`,
-        })
+    views.map(async (v) => {
+      await waitFor(async () => (await knowsAll(v.client, ids)) || `${v.node.name} has not met every node yet`, {
+        timeoutMs: stack.timeoutMs,
+        intervalMs: 10,
+        what: `${v.node.name} to see all ${ids.length} nodes`,
+        hint: 'the cluster bus ports (REDISn_BUS_PORT) must be reachable between nodes',
+      })
+      // Tell each node who owns every slot instead of waiting for gossip: a
+      // node pings a given peer only every cluster-node-timeout/2, so the slot
+      // map took seconds to spread. `SETSLOT ... NODE` is what redis-cli sends
+      // to every master after a migration; replicas refuse it, hence before REPLICATE.
+      if (v.myself.role === 'master') {
+        const pipeline = v.client.pipeline()
+        for (const m of masters) {
+          if (m === v || !m.node.slots) continue
+          for (let slot = m.node.slots.start; slot <= m.node.slots.end; slot++) pipeline.call('CLUSTER', 'SETSLOT', slot, 'NODE', m.id)
+        }
+        await throwFirstError(await pipeline.exec())
+      }
+      const master = v.node.role === 'replica' ? byIndex(v.node.masterIndex!) : undefined
+      if (master && v.myself.masterId !== master.id) {
         await v.client.cluster('REPLICATE', master.id)
         steps.push(`${v.node.name}: replicates ${master.node.name}`)
-      }),
+      }
+    }),
   )
   return { action: fresh ? 'created' : 'completed', steps }
 }
@@ -83,9 +97,14 @@ async function readViews(stack: Stack, clients: readonly Redis[]): Promise<NodeV
   )
 }
 
-async function knows(client: Redis, id: string): Promise<boolean> {
-  const entries = parseClusterNodes((await client.cluster('NODES')) as string)
-  return entries.some((e) => e.id === id && !e.flags.includes('handshake'))
+async function knowsAll(client: Redis, ids: readonly string[]): Promise<boolean> {
+  const known = parseClusterNodes((await client.cluster('NODES')) as string).filter((e) => !e.flags.includes('handshake'))
+  return ids.every((id) => known.some((e) => e.id === id))
+}
+
+async function throwFirstError(results: [Error | null, unknown][] | null): Promise<void> {
+  const failed = results?.find(([error]) => error)
+  if (failed) throw failed[0]
 }
 
 /** Every slot assigned and every node known by every node: a cluster exists, whatever its current roles. */
