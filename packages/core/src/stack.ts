@@ -131,7 +131,7 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
 
   if (problems.length > 0 || !settings.success || 'problem' in secret) {
     const fix = 'problem' in secret && problems.length === 1 ? secret.hint : `edit ${envFile} or ${composeFile}`
-    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`, fix)
+    throw new ConfigError(problems.length === 1 ? problems[0]! : `invalid configuration: ${problems.join('; ')}`, fix)
   }
   return deepFreeze({
     root,

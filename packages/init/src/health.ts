@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { SLOT_COUNT, parseInfo, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
+import { SLOT_COUNT, formatRanges, parseClusterNodes, parseInfo, waitFor, type ClusterNodeEntry, type Stack, type StackNode } from '@redis-cluster/core'
 
 export interface HealthReport {
   readonly healthy: boolean
@@ -11,17 +11,37 @@ export interface HealthReport {
  * Full health, whatever the current roles (a failed-over cluster is healthy too):
  * every node sees cluster_state:ok, all 16384 slots ok and every node known;
  * every replica's link is up with no sync in progress, and every master's
- * replicas are online and caught up to its replication offset.
+ * replicas are online and caught up to its replication offset; and every node's
+ * view of every other node (role, master, slots, no fail/handshake flags)
+ * agrees with that node's view of itself: roles spread by gossip, and a
+ * client asking a node that lags gets a stale topology.
  */
 export async function checkHealth(stack: Stack, clients: readonly Redis[]): Promise<HealthReport> {
-  const infos = await Promise.all(
+  const reads = await Promise.all(
     clients.map(async (client) => {
-      const [cluster, replication] = await Promise.all([client.cluster('INFO'), client.info('replication')])
-      return { ...parseInfo(cluster as string), ...parseInfo(replication) }
+      const [cluster, replication, nodes] = await Promise.all([client.cluster('INFO'), client.info('replication'), client.cluster('NODES')])
+      return { info: { ...parseInfo(cluster as string), ...parseInfo(replication) }, view: parseClusterNodes(nodes as string) }
     }),
   )
-  const problems = stack.nodes.flatMap((node, i) => nodeProblems(stack, node, infos[i]!))
+  const selves = new Map(reads.map(({ view }) => view.find((e) => e.myself)!).map((e) => [e.id, e]))
+  const names = new Map(stack.nodes.map((node, i) => [reads[i]!.view.find((e) => e.myself)!.id, node.name]))
+  const problems = stack.nodes.flatMap((node, i) => [
+    ...nodeProblems(stack, node, reads[i]!.info),
+    ...viewProblems(node, reads[i]!.view, selves, names),
+  ])
   return { healthy: problems.length === 0, problems }
+}
+
+function viewProblems(node: StackNode, view: readonly ClusterNodeEntry[], selves: Map<string, ClusterNodeEntry>, names: Map<string, string>): string[] {
+  return view.flatMap((entry) => {
+    const self = selves.get(entry.id)
+    const who = names.get(entry.id) ?? `${entry.host}:${entry.port}`
+    if (entry.unhealthy) return [`${node.name}: sees ${who} as ${entry.flags.join(',')}`]
+    if (!self) return [`${node.name}: knows ${who}, which is not in this stack`]
+    if (entry.role !== self.role || entry.masterId !== self.masterId) return [`${node.name}: still sees ${who} as ${entry.role}`]
+    if (formatRanges(entry.slots) !== formatRanges(self.slots)) return [`${node.name}: has a stale slot map for ${who}`]
+    return []
+  })
 }
 
 function nodeProblems(stack: Stack, node: StackNode, info: Record<string, string>): string[] {

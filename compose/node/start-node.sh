@@ -1,0 +1,78 @@
+#!/bin/sh
+# Entrypoint of a redis-node-N container (POSIX sh: runs on the official image and
+# on the offline one, which has no awk/head/tail).
+#   start-node.sh          write the node's conf (password included) and exec redis-server
+#   start-node.sh health   healthcheck: authenticated PING must answer PONG
+# The password goes from the Docker secret into a 0600 conf file and REDISCLI_AUTH,
+# never into argv, the environment of the container, or the data volume.
+# Environment (from docker-compose.yml): REDIS_PORT, REDIS_BUS_PORT, REDIS_ANNOUNCE_IP,
+# optional REDIS_CLUSTER_NODE_TIMEOUT (ms; default: conf/redis.conf's value).
+set -eu
+
+SECRET=${REDIS_PASSWORD_SECRET:-/run/secrets/redis_password}
+SHARED_CONF=${REDIS_SHARED_CONF:-/usr/local/etc/redis/redis.conf}
+NODE_CONF=${REDIS_NODE_CONF:-/tmp/redis-node.conf}
+
+die() {
+  echo "start-node: $2" >&2
+  exit "$1"
+}
+
+# Sets $password from the secret: trailing CR/LF/blanks trimmed (a file saved on
+# Windows ends in CRLF, which Redis would take as part of the password).
+read_password() {
+  [ -e "$SECRET" ] || die 78 "secret $SECRET is missing: declare the redis_password secret for this service"
+  [ -r "$SECRET" ] || die 78 "secret $SECRET is not readable by uid $(id -u): on the host, chgrp $(id -g) the secret file and chmod 640 it"
+  password=$(cat "$SECRET")
+  cr=$(printf '\r')
+  while :; do
+    case $password in
+      *"$cr" | *' ' | *'	') password=${password%?} ;;
+      *) break ;;
+    esac
+  done
+  case $password in
+    '') die 78 "secret $SECRET is empty" ;;
+    *[[:space:]]* | *\"* | *\'*) die 78 "secret $SECRET contains whitespace or quotes: use letters, digits and punctuation only" ;;
+  esac
+}
+
+: "${REDIS_PORT:?REDIS_PORT is not set}"
+: "${REDIS_BUS_PORT:?REDIS_BUS_PORT is not set}"
+
+if [ "${1:-}" = health ]; then
+  read_password
+  # REDISCLI_AUTH is set for redis-cli alone: it is not in the container's config.
+  reply=$(REDISCLI_AUTH=$password redis-cli -p "$REDIS_PORT" ping 2>&1) || true
+  [ "$reply" = PONG ] || die 1 "ping on port $REDIS_PORT: $reply"
+  exit 0
+fi
+
+: "${REDIS_ANNOUNCE_IP:?REDIS_ANNOUNCE_IP is not set (the node fixed address in infra_net)}"
+[ -r "$SHARED_CONF" ] || die 78 "$SHARED_CONF is not mounted or not readable"
+read_password
+
+umask 077
+# printf, not echo: dash's echo would expand backslashes in the password.
+line() { printf '%s\n' "$*"; }
+{
+  line "# written by start-node.sh at each container start; edit conf/redis.conf instead"
+  line "include $SHARED_CONF"
+  line "port $REDIS_PORT"
+  line "cluster-port $REDIS_BUS_PORT"
+  # Peers and clients are told the fixed address and ports, so node ids and
+  # addresses survive container recreation (no noaddr/fail? ghosts).
+  line "cluster-announce-ip $REDIS_ANNOUNCE_IP"
+  line "cluster-announce-port $REDIS_PORT"
+  line "cluster-announce-bus-port $REDIS_BUS_PORT"
+  line "replica-announce-ip $REDIS_ANNOUNCE_IP"
+  line "dir /data"
+  if [ -n "${REDIS_CLUSTER_NODE_TIMEOUT:-}" ]; then line "cluster-node-timeout $REDIS_CLUSTER_NODE_TIMEOUT"; fi
+  # Single quotes: Redis takes everything up to the closing quote literally
+  # (the password has no quotes, checked above).
+  line "requirepass '$password'"
+  line "masterauth '$password'"
+} >"$NODE_CONF"
+unset password
+
+exec redis-server "$NODE_CONF"

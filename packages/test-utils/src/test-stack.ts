@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { loadStack, type Stack } from '@redis-cluster/core'
+import { localRuntime } from '@redis-cluster/compose'
+import { allocatePorts } from './ports.ts'
+import { REPO_ROOT } from './paths.ts'
+
+export interface TestStack {
+  readonly dir: string
+  /** The environment a command needs to act on this stack (and not on the user's). */
+  readonly env: Record<string, string>
+  readonly ports: readonly number[]
+  readonly password: string
+  /** Loads the stack as a command would, with extra env on top. */
+  load(extra?: Record<string, string>): Stack
+  /** Stops every process of this stack and deletes its files; safe to call twice. */
+  cleanup(): Promise<void>
+}
+
+export interface CreateTestStackOptions {
+  /** Secret file content; default a random password. */
+  secret?: string
+  env?: Record<string, string>
+}
+
+/** A throwaway local stack: own ports, own data dir, own secret, the repo's compose file and redis.conf. */
+export async function createTestStack({ secret, env = {} }: CreateTestStackOptions = {}): Promise<TestStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'rc-test-'))
+  const password = secret ?? randomBytes(12).toString('hex')
+  const secretFile = join(dir, 'redis_password.txt')
+  writeFileSync(secretFile, password, { mode: 0o600 })
+  const ports = await allocatePorts(6)
+  const stackEnv: Record<string, string> = {
+    RC_ROOT: REPO_ROOT,
+    RC_ENV_FILE: join(dir, '.env'),
+    RC_DATA_DIR: join(dir, 'data'),
+    RC_RUNTIME: 'local',
+    RC_TIMEOUT_MS: '30000',
+    REDIS_PASSWORD_FILE: secretFile,
+    ...Object.fromEntries(ports.flatMap((p, i) => [[`REDIS${i}_PORT`, `${p}`], [`REDIS${i}_BUS_PORT`, `${p + 10000}`]])),
+    ...env,
+  }
+  const load = (extra: Record<string, string> = {}) => loadStack({ env: { PATH: process.env.PATH, ...stackEnv, ...extra } })
+  return {
+    dir,
+    env: stackEnv,
+    ports,
+    password: password.trim(),
+    load,
+    async cleanup() {
+      try {
+        await localRuntime.stop(load(), { purge: true })
+      } catch {
+        // the secret may be gone or broken on purpose in this test; stop by pidfile anyway below
+      }
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

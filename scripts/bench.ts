@@ -1,0 +1,90 @@
+#!/usr/bin/env tsx
+/**
+ * `pnpm bench`: our commands against the standard tools, same machine, same
+ * run, medians of several rounds, printed as ratios with PASS/MISS against the
+ * targets. A MISS does not fail the run: exit 0 unless the bench itself broke.
+ * Add a case by appending to CASES (see scripts/bench/types.ts).
+ */
+import { parseArgs } from 'node:util'
+import { upCase } from './bench/cases/up.ts'
+import { cleanupOnSignals, median, runCleanups } from './bench/measure.ts'
+import { renderLines, verdictOf } from './bench/report.ts'
+import type { BenchCase, Line, Sample } from './bench/types.ts'
+
+const CASES: readonly BenchCase[] = [upCase]
+
+const HELP = `pnpm bench [--runs N] [--case NAME] [--json] [-q]
+
+${CASES.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join('\n')}
+
+  --runs N     rounds per case (default 5); each round measures every variant once
+  --case NAME  run only this case
+  --json       print the results as JSON
+  -q, --quiet  no progress on stderr
+exit codes: 0 the bench ran (whatever PASS/MISS says), 1 the bench broke, 2 usage, 128+n on a signal
+`
+
+async function main(): Promise<number> {
+  let args
+  try {
+    args = parseArgs({ options: { runs: { type: 'string' }, case: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } } }).values
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\nfix: see pnpm bench --help\n`)
+    return 2
+  }
+  if (args.help) {
+    process.stdout.write(HELP)
+    return 0
+  }
+  const runs = Number(args.runs ?? 5)
+  const cases = CASES.filter((c) => !args.case || c.name === args.case)
+  if (!Number.isInteger(runs) || runs < 1 || cases.length === 0) {
+    process.stderr.write(`bench: ${cases.length === 0 ? `unknown case ${args.case}` : `--runs must be a positive integer`}\nfix: see pnpm bench --help\n`)
+    return 2
+  }
+  const progress = (line: string) => void (args.quiet || process.stderr.write(`${line}\n`))
+  cleanupOnSignals()
+  const results: { case: string; lines: Line[]; samples: Record<string, Sample[]>; failures: Record<string, string> }[] = []
+  try {
+    for (const benchCase of cases) {
+      const { variants, lines } = await benchCase.prepare()
+      const samples: Record<string, Sample[]> = Object.fromEntries(variants.map((v) => [v.key, []]))
+      const failures: Record<string, string> = {}
+      for (let round = 1; round <= runs; round++) {
+        for (const variant of variants) {
+          if (failures[variant.key]) continue // an optional variant that failed once is not retried
+          const at = `${benchCase.name} ${round}/${runs}  ${variant.label.padEnd(26)}`
+          try {
+            const sample = await variant.measure()
+            samples[variant.key]!.push(sample)
+            progress(`${at} ${(sample.ms / 1000).toFixed(3)}s`)
+          } catch (error) {
+            if (!variant.optional) throw error
+            failures[variant.key] = (error as Error).message
+            progress(`${at} FAILED (optional, skipped from now on): ${(error as Error).message}`)
+          }
+        }
+      }
+      const medians = {
+        failed: (key: string) => failures[key],
+        ms: (key: string) => median((samples[key] ?? []).map((s) => s.ms)),
+        part: (key: string, part: string) => median((samples[key] ?? []).map((s) => s.parts[part] ?? Number.NaN).filter(Number.isFinite)),
+      }
+      results.push({ case: benchCase.name, lines: lines(medians), samples, failures })
+    }
+  } catch (error) {
+    process.stderr.write(`bench: broke: ${(error as Error).stack ?? error}\n`)
+    return 1
+  } finally {
+    await runCleanups()
+  }
+  if (args.json) {
+    const json = results.map((r) => ({ ...r, lines: r.lines.map((l) => ({ ...l, verdict: verdictOf(l) })) }))
+    process.stdout.write(`${JSON.stringify({ runs, cases: json }, null, 2)}\n`)
+  } else {
+    for (const r of results) process.stdout.write(`${r.case} (medians of ${runs} runs)\n${renderLines(r.lines)}\n`)
+  }
+  return 0
+}
+
+process.exitCode = await main()

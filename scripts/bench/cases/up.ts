@@ -1,0 +1,67 @@
+import { join } from 'node:path'
+import { createTestStack, type TestStack } from '../../../packages/test-utils/src/index.ts'
+import { onCleanup } from '../measure.ts'
+import { runOursCold, runOursWarm, runPnpmWarm, runStartupProbe, type BenchStack } from '../ours.ts'
+import { runStandardUp } from '../standard.ts'
+import type { BenchCase, Line, Medians } from '../types.ts'
+
+/** Redis reports cluster_state:ok no sooner than ~2 s after a master starts (CLUSTER_WRITABLE_DELAY). */
+const FLOOR_MS = 2000
+
+async function throwawayStack(): Promise<TestStack & BenchStack> {
+  const test = await createTestStack()
+  onCleanup(() => test.cleanup())
+  return Object.assign(test, { stack: test.load() })
+}
+
+export const upCase: BenchCase = {
+  name: 'up',
+  summary: 'cold and warm `up` on the local runtime against six redis-server + `redis-cli --cluster create`',
+  async prepare() {
+    const ours = await throwawayStack()
+    const standard = await throwawayStack()
+    const workDir = (name: string) => join(standard.dir, name)
+    return {
+      variants: [
+        { key: 'ours-cold', label: 'ours, cold', measure: () => runOursCold(ours) },
+        { key: 'ours-warm', label: 'ours, warm', measure: () => runOursWarm(ours) },
+        { key: 'pnpm-warm', label: 'pnpm run up, warm', optional: true, measure: () => runPnpmWarm(ours) },
+        { key: 'startup', label: 'script startup (--help)', measure: () => runStartupProbe(ours) },
+        { key: 'std-ours', label: 'standard, our redis.conf', measure: () => runStandardUp(standard.stack, 'ours', workDir('std-ours')) },
+        { key: 'std-defaults', label: 'standard, Redis defaults', measure: () => runStandardUp(standard.stack, 'defaults', workDir('std-defaults')) },
+      ],
+      lines: (m) => upLines(m),
+    }
+  },
+}
+
+const s = (ms: number) => `${(ms / 1000).toFixed(2)}s`
+
+function upLines(m: Medians): Line[] {
+  const cold = m.ms('ours-cold')
+  const warm = m.ms('ours-warm')
+  const overhead = m.ms('pnpm-warm') - warm
+  const startup = m.ms('startup')
+  const std = (key: string) => `${s(m.ms(key))} (ping ${s(m.part(key, 'ping'))}, redis-cli ${s(m.part(key, 'create'))}, settle ${s(m.part(key, 'settle'))})`
+  return [
+    {
+      name: 'up cold: ours / floor',
+      value: cold / FLOOR_MS,
+      unit: 'x',
+      detail: `ours ${s(cold)} (compose/up ${s(m.part('ours-cold', 'composeUp'))}, init/up ${s(m.part('ours-cold', 'initUp'))} of which formCluster ${s(m.part('ours-cold', 'formCluster'))}) vs floor ${s(FLOOR_MS)}`,
+      target: { max: 1.15 },
+    },
+    { name: 'up cold: ours / standard, same conf', value: cold / m.ms('std-ours'), unit: 'x', detail: `standard ${std('std-ours')}`, target: { max: 1, strict: true } },
+    { name: 'up cold: ours / standard, defaults', value: cold / m.ms('std-defaults'), unit: 'x', detail: `standard ${std('std-defaults')}`, target: { max: 0.4 } },
+    { name: 'up warm: ours', value: warm / 1000, unit: 's', detail: `compose/up ${s(m.part('ours-warm', 'composeUp'))} + init/up ${s(m.part('ours-warm', 'initUp'))}`, target: { max: 0.3 } },
+    { name: 'script startup (node+tsx+imports)', value: startup / 1000, unit: 's', detail: `both scripts with --help: compose ${s(m.part('startup', 'composeUp'))} + init ${s(m.part('startup', 'initUp'))}; included in ours above` },
+    {
+      name: 'pnpm+turbo overhead',
+      value: overhead / 1000,
+      unit: 's',
+      detail: m.failed('pnpm-warm')
+        ? `not measured: ${m.failed('pnpm-warm')!.split('\n').slice(0, 3).join(' ').replace(/\s+/g, ' ')}`
+        : `\`pnpm run up\` warm ${s(m.ms('pnpm-warm'))} minus ours warm ${s(warm)}; excluded from ours above`,
+    },
+  ]
+}

@@ -1,0 +1,41 @@
+/** One timed measurement; `parts` break it down (all in ms). */
+export interface Sample {
+  readonly ms: number
+  readonly parts: Readonly<Record<string, number>>
+}
+
+/** Something measured once per round; rounds interleave every variant of a case so drift hits all of them alike. */
+export interface Variant {
+  readonly key: string
+  readonly label: string
+  /** A failure of an optional variant is recorded (and shown on its lines) instead of breaking the bench. */
+  readonly optional?: boolean
+  /** Untimed setup and teardown happen inside; only the returned sample counts. */
+  measure(): Promise<Sample>
+}
+
+export interface Medians {
+  /** Why an optional variant has no samples (its last error), if it failed. */
+  failed(key: string): string | undefined
+  /** Median ms of a variant's samples. */
+  ms(key: string): number
+  /** Median ms of one part of a variant's samples. */
+  part(key: string, part: string): number
+}
+
+/** One printed result line. A target makes it PASS/MISS; without one it is INFO. */
+export interface Line {
+  readonly name: string
+  readonly value: number
+  readonly unit: 's' | 'x'
+  readonly detail: string
+  readonly target?: { readonly max: number; readonly strict?: boolean }
+}
+
+/** One entry of the suite (up, later backup, reshard, report): ours against the standard tools, same run. */
+export interface BenchCase {
+  readonly name: string
+  readonly summary: string
+  /** Allocates what the case needs (registering its cleanup) and returns its variants. */
+  prepare(): Promise<{ variants: readonly Variant[]; lines(medians: Medians): Line[] }>
+}
