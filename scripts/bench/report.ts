@@ -8,7 +8,7 @@ export function verdictOf(line: Line): Verdict {
   return (strict ? line.value < max : line.value <= max) ? 'PASS' : 'MISS'
 }
 
-const format = (value: number, unit: Line['unit']) => (unit === 'x' ? `${value.toFixed(2)}x` : `${value.toFixed(2)}s`)
+const format = (value: number, unit: Line['unit']) => (!Number.isFinite(value) ? 'n/a' : unit === 'x' ? `${value.toFixed(2)}x` : `${value.toFixed(2)}s`)
 
 /** One line per result: verdict, name, value, target, detail. */
 export function renderLines(lines: readonly Line[]): string {
