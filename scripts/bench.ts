@@ -5,10 +5,11 @@
  * targets. A MISS does not fail the run: exit 0 unless the bench itself broke.
  * Add a case by appending to CASES (see scripts/bench/types.ts).
  */
+import { availableParallelism, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { upCase } from './bench/cases/up.ts'
-import { cleanupOnSignals, median, runCleanups } from './bench/measure.ts'
-import { renderLines, verdictOf } from './bench/report.ts'
+import { cleanupOnSignals, isAborted, median, runCleanups } from './bench/measure.ts'
+import { renderLines, renderMachine, verdictOf } from './bench/report.ts'
 import type { BenchCase, Line, Sample } from './bench/types.ts'
 
 const CASES: readonly BenchCase[] = [upCase]
@@ -44,6 +45,8 @@ async function main(): Promise<number> {
   }
   const progress = (line: string) => void (args.quiet || process.stderr.write(`${line}\n`))
   cleanupOnSignals()
+  const started = performance.now()
+  const load = [loadavg()[0]!]
   const results: { case: string; lines: Line[]; samples: Record<string, Sample[]>; failures: Record<string, string> }[] = []
   try {
     for (const benchCase of cases) {
@@ -73,16 +76,20 @@ async function main(): Promise<number> {
       results.push({ case: benchCase.name, lines: lines(medians), samples, failures })
     }
   } catch (error) {
+    if (isAborted()) return 130 // the signal handler cleans up and exits with the signal's code
     process.stderr.write(`bench: broke: ${(error as Error).stack ?? error}\n`)
     return 1
   } finally {
     await runCleanups()
   }
+  load.push(loadavg()[0]!)
+  const machine = { cores: availableParallelism(), loadAvg1m: load, seconds: Math.round((performance.now() - started) / 1000) }
   if (args.json) {
     const json = results.map((r) => ({ ...r, lines: r.lines.map((l) => ({ ...l, verdict: verdictOf(l) })) }))
-    process.stdout.write(`${JSON.stringify({ runs, cases: json }, null, 2)}\n`)
+    process.stdout.write(`${JSON.stringify({ runs, machine, cases: json }, null, 2)}\n`)
   } else {
     for (const r of results) process.stdout.write(`${r.case} (medians of ${runs} runs)\n${renderLines(r.lines)}\n`)
+    process.stdout.write(`${renderMachine(machine)}\n`)
   }
   return 0
 }

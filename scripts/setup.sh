@@ -29,7 +29,10 @@ pnpm install --frozen-lockfile --reporter=silent
 if [ ! -s secrets/redis_password.txt ]; then
   mkdir -p secrets && chmod 700 secrets
   (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("base64url"))' > secrets/redis_password.txt)
-  echo "setup: created secrets/redis_password.txt (random password, mode 0600)" >&2
+  # Compose bind-mounts file secrets: the containers' redis user (gid 999) must
+  # read it. The directory stays 0700, so no other host user can.
+  chgrp 999 secrets/redis_password.txt && chmod 640 secrets/redis_password.txt
+  echo "setup: created secrets/redis_password.txt (random password)" >&2
 fi
 
 [ "${1:-}" = "--no-up" ] && exit 0

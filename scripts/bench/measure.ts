@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { constants } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 /**
  * Everything the bench starts is released here, once: on a normal end, on an
@@ -42,6 +43,10 @@ export function cleanupOnSignals(): void {
   }
 }
 
+export function isAborted(): boolean {
+  return aborted
+}
+
 export function assertNotAborted(): void {
   if (aborted) throw new Error('aborted')
 }
@@ -66,7 +71,13 @@ export function runChild(command: string, args: readonly string[], { cwd, env }:
     const started = performance.now()
     let exitedAt = 0
     const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    const release = onCleanup(() => void (child.exitCode === null && child.signalCode === null && child.pid && process.kill(child.pid, 'SIGTERM')))
+    const exited = new Promise<void>((done) => child.once('exit', () => done()))
+    // On abort: SIGTERM by pid and wait for the exit, so what it started (pidfiles) is there for the next cleanup step.
+    const release = onCleanup(async () => {
+      if (child.exitCode !== null || child.signalCode !== null || !child.pid) return
+      process.kill(child.pid, 'SIGTERM')
+      await Promise.race([exited, sleep(5000)])
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))

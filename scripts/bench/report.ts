@@ -20,3 +20,17 @@ export function renderLines(lines: readonly Line[]): string {
     })
     .join('\n')
 }
+
+export interface Machine {
+  readonly cores: number
+  /** 1-minute load average at the start and at the end of the bench. */
+  readonly loadAvg1m: readonly number[]
+  readonly seconds: number
+}
+
+/** Ratios hold only on a quiet machine: say so when other work competed for the cores. */
+export function renderMachine({ cores, loadAvg1m, seconds }: Machine): string {
+  const busy = Math.max(...loadAvg1m) > cores / 2
+  const load = loadAvg1m.map((l) => l.toFixed(1)).join(' -> ')
+  return `${busy ? 'WARN' : 'INFO'}  machine: ${cores} cores, load ${load} over ${seconds}s${busy ? ': other work competed for the CPU, the timings are noisy (ours, CPU-bound at start, suffers most)' : ''}`
+}

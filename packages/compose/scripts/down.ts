@@ -10,9 +10,10 @@ await runScript({
     purge: { type: 'boolean', description: 'also delete every node\'s data (asks first)' },
     yes: { type: 'boolean', description: 'do not ask before --purge', short: 'y' },
   },
-  run: async ({ stack, args }) => {
-    if (args.purge && !args.yes) await confirmPurge(stack.dataDir)
-    return (await selectRuntime(stack)).stop(stack, { purge: Boolean(args.purge) })
+  run: async ({ stack, args, notice }) => {
+    const runtime = await selectRuntime(stack, { notice })
+    if (args.purge && !args.yes) await confirmPurge(runtime.name === 'local' ? stack.dataDir : `the volumes of compose project ${stack.projectName}`)
+    return runtime.stop(stack, { purge: Boolean(args.purge) })
   },
   render: (r) => `${r.runtime}: ${r.stopped.length ? `stopped ${r.stopped.join(', ')}` : 'nothing was running'}${r.purged ? '; data deleted' : '; data kept'}`,
 })

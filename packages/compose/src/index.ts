@@ -1,4 +1,5 @@
 export type { Runtime, NodeState, StartResult, StopResult, StartOptions } from './runtime.ts'
 export { localRuntime } from './local.ts'
-export { selectRuntime } from './select.ts'
+export { composeRuntime, runCompose, INIT_SERVICE } from './compose-runtime.ts'
+export { selectRuntime, chooseRuntime, type RuntimeChoice, type SelectRuntimeOptions } from './select.ts'
 export { isPortFree, findPortOwner } from './_ports.ts'

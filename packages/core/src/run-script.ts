@@ -16,6 +16,8 @@ export interface ScriptContext<F> {
   args: F
   /** Progress for humans: stderr, silent under --quiet and --json. */
   progress: (line: string) => void
+  /** Something the user should know even with --json (not with --quiet): stderr. */
+  notice: (line: string) => void
 }
 
 export interface RunScriptOptions<F extends Record<string, FlagSpec>, R> {
@@ -61,10 +63,11 @@ export async function runScript<F extends Record<string, FlagSpec>, R>(options: 
     }
     quiet = Boolean(args.quiet || args.json)
     const stack = loadStack()
-    for (const notice of stack.notices) if (!args.quiet) process.stderr.write(`${options.name}: note: ${notice}\n`)
+    const notice = (line: string) => void (args.quiet || process.stderr.write(`${options.name}: note: ${line}\n`))
+    stack.notices.forEach(notice)
     if (options.lock) lock = takeLock(join(stack.dataDir, 'locks'), options.lock)
     const progress = (line: string) => void (quiet || process.stderr.write(`${line}\n`))
-    const result = await options.run({ stack, args: args as FlagValues<F>, progress })
+    const result = await options.run({ stack, args: args as FlagValues<F>, progress, notice })
     if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     else if (!args.quiet && options.render) process.stdout.write(`${options.render(result)}\n`)
     process.exitCode = options.exitCode?.(result) ?? 0

@@ -6,7 +6,7 @@ import { formCluster } from '../src/index.ts'
 await runScript({
   name: 'up (cluster)',
   description: 'form the cluster in the spec layout if needed (idempotent) and wait until it is fully healthy',
-  run: async ({ stack }) => formCluster(stack, await selectRuntime(stack)),
+  run: async ({ stack, notice }) => formCluster(stack, await selectRuntime(stack, { notice })),
   render: (r) => {
     const what = { created: 'cluster created', completed: 'interrupted creation finished', existing: 'cluster already formed' }[r.action]
     return `${what}; healthy: ${r.nodes} nodes, 16384 slots ok, replicas in sync (${(r.elapsedMs / 1000).toFixed(2)}s)`

@@ -31,7 +31,7 @@ export async function createCluster(stack: Stack, runtime: Runtime, clients: rea
   const views = await readViews(stack, clients)
   const fresh = views.every((v) => v.entries.length === 1 && v.myself.slots.length === 0)
   if (!fresh && isFormed(stack, views)) return { action: 'existing', steps: [] }
-  if (!fresh) assertAgreesWithLayout(stack, views)
+  if (!fresh) assertAgreesWithLayout(views)
 
   const steps: string[] = []
   const byIndex = (i: number) => views[i]!
@@ -132,7 +132,7 @@ function unassigned(start: number, end: number, assigned: ReadonlySet<number>): 
 }
 
 /** A half-formed cluster is finished only if what exists matches the layout; anything else needs a human. */
-function assertAgreesWithLayout(stack: Stack, views: readonly NodeView[]): void {
+function assertAgreesWithLayout(views: readonly NodeView[]): void {
   const ids = new Set(views.map((v) => v.id))
   const problems: string[] = []
   for (const v of views) {
@@ -148,7 +148,7 @@ function assertAgreesWithLayout(stack: Stack, views: readonly NodeView[]): void 
   if (problems.length) {
     throw new CheckFailedError(
       `the nodes hold a partial cluster that does not match the layout (${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; ...' : ''})`,
-      `nothing was changed; inspect with \`pnpm status\`, then repair by hand or start from empty nodes (\`pnpm run down --purge\` deletes ${stack.dataDir})`,
+      'nothing was changed; inspect with `pnpm status`, then repair by hand, or start from empty nodes with `pnpm run down --purge` (deletes all cluster data)',
     )
   }
 }

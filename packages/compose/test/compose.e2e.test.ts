@@ -1,0 +1,275 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ConfigError, connectCluster, connectNode, parseClusterNodes, waitFor, type ClusterNodeEntry, type Stack } from '@redis-cluster/core'
+import { createTestStack, runCli, type CliResult, type TestStack } from '@redis-cluster/test-utils'
+import { chooseRuntime, composeRuntime, runCompose, INIT_SERVICE } from '../src/index.ts'
+import { TEST_IMAGE, composeUnavailable, createComposeTestStack, docker, type ComposeTestStack } from './compose-test-stack.ts'
+
+// The real compose stack on a real Docker engine. One stack is shared by the
+// tests below, in order (up, checks, up again, down + up, failover): each
+// builds on the state the previous one left, which keeps the file near a minute.
+const unavailable = composeUnavailable()
+const mustRun = process.env.CI === 'true'
+if (unavailable && !mustRun) console.warn(`compose e2e tests skipped: ${unavailable}`)
+
+describe('chooseRuntime()', () => {
+  let test: TestStack
+  beforeAll(async () => {
+    test = await createTestStack({ env: { RC_RUNTIME: 'auto', RC_PROJECT: 'rc-e2e-none', REDIS_IMAGE: TEST_IMAGE } })
+  })
+  afterAll(() => test?.cleanup())
+
+  it('auto without a Docker engine: local, with a one-line notice', async () => {
+    const choice = await chooseRuntime(test.load({ DOCKER_HOST: `unix://${test.dir}/no-docker.sock` }))
+    expect(choice.runtime.name).toBe('local')
+    expect(choice.notice).toMatch(/^no Docker engine answers \(.*no-docker.sock: ENOENT\): using the local runtime/)
+  })
+
+  it('RC_RUNTIME=compose without a Docker engine: a ConfigError saying how to start one', async () => {
+    const error = await chooseRuntime(test.load({ RC_RUNTIME: 'compose', DOCKER_HOST: `unix://${test.dir}/no-docker.sock` })).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).message).toMatch(/no Docker engine answers/)
+  })
+
+  it.skipIf(Boolean(unavailable))('auto with an engine: compose when the image is there, local when it is missing or local data exists', async () => {
+    expect((await chooseRuntime(test.load())).runtime.name).toBe('compose')
+    const missing = await chooseRuntime(test.load({ REDIS_IMAGE: 'redis-cluster-toolkit/absent:none' }))
+    expect(missing.runtime.name).toBe('local')
+    expect(missing.notice).toMatch(/image redis-cluster-toolkit\/absent:none is not present: using the local runtime/)
+    mkdirSync(test.load().nodes[0]!.dataDir, { recursive: true })
+    expect(await chooseRuntime(test.load())).toMatchObject({ reason: expect.stringMatching(/local node data exists/) })
+  })
+})
+
+describe.runIf(unavailable && mustRun)('compose runtime e2e under CI', () => {
+  it('needs a Docker engine, compose and the offline image', () => {
+    expect.fail(`CI=true but ${unavailable} (.ci/run starts dockerd and builds the image)`)
+  })
+})
+
+describe.skipIf(Boolean(unavailable))(`compose runtime e2e${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  let test: ComposeTestStack
+  let stack: Stack
+  let ids: string[] = []
+
+  beforeAll(async () => {
+    test = await createComposeTestStack()
+    stack = test.load()
+  })
+  afterAll(() => test?.cleanup(), 180_000)
+
+  const cli = async (script: string, args: string[] = []): Promise<CliResult> => runCli(script, args, test.env)
+  const expectOk = (r: CliResult) => expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0)
+  const label = () => `label=com.docker.compose.project=${test.project}`
+  const containerIds = () => docker(['ps', '-aq', '--no-trunc', '--filter', label()]).stdout.split('\n').filter(Boolean)
+  const inspect = (id: string) => JSON.parse(docker(['inspect', id]).stdout)[0]
+  const serviceContainer = (service: string) =>
+    docker(['ps', '-aq', '--no-trunc', '--filter', label(), '--filter', `label=com.docker.compose.service=${service}`]).stdout.trim().split('\n')[0]!
+
+  /** `pnpm run up` as turbo runs it: the compose runtime starts the nodes (and the init container), then init forms/checks. */
+  async function up(): Promise<{ nodes: CliResult; cluster: { action: string; healthy: boolean } }> {
+    const nodes = await cli('compose/up')
+    expectOk(nodes)
+    const cluster = await cli('init/up', ['--json'])
+    expectOk(cluster)
+    return { nodes, cluster: JSON.parse(cluster.stdout) }
+  }
+
+  async function views(): Promise<{ id: string; entries: ClusterNodeEntry[] }[]> {
+    return Promise.all(
+      stack.nodes.map(async (node) => {
+        const client = await connectNode(stack, node)
+        try {
+          const entries = parseClusterNodes((await client.cluster('NODES')) as string)
+          return { id: entries.find((e) => e.myself)!.id, entries }
+        } finally {
+          client.disconnect()
+        }
+      }),
+    )
+  }
+
+  /** The spec's exact layout, every node seeing all six and no noaddr/fail?/handshake ghosts. */
+  async function expectSpecLayout(): Promise<string[]> {
+    const all = await views()
+    const nodeIds = all.map((v) => v.id)
+    all.forEach(({ entries }, i) => {
+      const node = stack.nodes[i]!
+      const myself = entries.find((e) => e.myself)!
+      if (node.role === 'master') {
+        expect(myself.role, node.name).toBe('master')
+        expect(myself.slots, node.name).toEqual([node.slots])
+      } else {
+        expect(myself.role, node.name).toBe('replica')
+        expect(myself.masterId, node.name).toBe(nodeIds[node.masterIndex!])
+      }
+      expect(entries.map((e) => e.id).sort(), `${node.name} knows exactly the six nodes`).toEqual([...nodeIds].sort())
+      expect(entries.filter((e) => e.unhealthy).map((e) => `${e.host}:${e.port} ${e.flags}`), node.name).toEqual([])
+      expect(entries.map((e) => `${e.host}:${e.port}`).sort()).toEqual(stack.nodes.map((n) => `${n.clusterIp}:${n.port}`).sort())
+    })
+    return nodeIds
+  }
+
+  it('docker-compose config validates the file (all profiles), which has no obsolete version key', async () => {
+    await runCompose(stack, ['config', '-q'])
+    await runCompose(stack, ['--profile', 'monitoring', '--profile', 'gui', 'config', '-q'])
+    expect(readFileSync(stack.composeFile, 'utf8')).not.toMatch(/^version:/m)
+  })
+
+  it('preflight: a missing image, a secret uid 999 cannot read and a taken port fail at once, in one line, before any container', async () => {
+    const secret = join(test.dir, 'private.txt')
+    writeFileSync(secret, test.password, { mode: 0o600 })
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(stack.nodes[5]!.port, '127.0.0.1', resolve))
+    try {
+      const bad = test.load({ REDIS_IMAGE: 'redis-cluster-toolkit/absent:none', REDIS_PASSWORD_FILE: secret })
+      const error = await composeRuntime.start(bad).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(ConfigError)
+      const { message, hint } = error as ConfigError
+      expect(message).toMatch(/image redis-cluster-toolkit\/absent:none is not present/)
+      expect(message).toMatch(/private.txt is not readable by uid 999.*mode 0600/)
+      expect(message).toMatch(new RegExp(`port ${stack.nodes[5]!.port} \\(redis-node-5\\) is used by`))
+      expect(hint).toMatch(/scripts\/build-redis-image.sh/)
+      expect(hint).toContain(`chgrp 999 ${secret} && chmod 640 ${secret}`)
+      expect(containerIds()).toEqual([])
+    } finally {
+      blocker.close()
+    }
+  })
+
+  it('up: six healthy nodes in the exact layout, formed by the init container (exit 0)', { timeout: 240_000 }, async () => {
+    const started = performance.now()
+    const { nodes, cluster } = await up()
+    console.info(`compose up from nothing to healthy: ${((performance.now() - started) / 1000).toFixed(1)}s`)
+    expect(nodes.stdout).toMatch(/compose: started redis-node-0, .*redis-node-5/)
+    expect(nodes.stderr).toMatch(/redis-cluster-init: cluster formed/)
+    expect(cluster).toMatchObject({ action: 'existing', healthy: true })
+    ids = await expectSpecLayout()
+    expect(await chooseRuntime(test.load({ RC_RUNTIME: 'auto' }))).toMatchObject({ reason: `compose project ${test.project} exists` })
+
+    const init = inspect(serviceContainer(INIT_SERVICE))
+    expect(init.State).toMatchObject({ Status: 'exited', ExitCode: 0 })
+    expect(docker(['logs', init.Id]).stdout).toMatch(/cluster formed: 3 masters/)
+  })
+
+  it('publishes client ports on 127.0.0.1 only and no cluster-bus port', () => {
+    for (const node of stack.nodes) {
+      const bindings = inspect(serviceContainer(node.name)).HostConfig.PortBindings as Record<string, { HostIp: string; HostPort: string }[]>
+      expect(bindings, node.name).toEqual({ [`${node.port}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: `${node.port}` }] })
+      expect(hostListeners(node.port), `${node.name} client port`).toEqual(['127.0.0.1'])
+      expect(hostListeners(node.busPort), `${node.name} bus port`).toEqual([])
+    }
+    expect(inspect(serviceContainer(INIT_SERVICE)).HostConfig.PortBindings ?? {}).toEqual({})
+  })
+
+  it('keeps the password out of every container command, args, env and process list', () => {
+    const ids = containerIds()
+    expect(ids.length).toBe(7)
+    for (const id of ids) {
+      const info = inspect(id)
+      const visible = JSON.stringify([info.Path, info.Args, info.Config.Cmd, info.Config.Entrypoint, info.Config.Env, info.Config.Healthcheck, info.Config.Labels])
+      expect(visible).not.toContain(test.password)
+      expect(JSON.stringify(info)).not.toContain(test.password)
+      if (info.State.Running) expect(docker(['top', id, '-eo', 'pid,args']).stdout).not.toContain(test.password)
+    }
+  })
+
+  it('up again: the init container is a no-op and node ids are unchanged', { timeout: 240_000 }, async () => {
+    const { nodes, cluster } = await up()
+    expect(nodes.stdout).toMatch(/all 6 nodes already running/)
+    expect(nodes.stderr).toMatch(/redis-cluster-init: cluster already exists .*nothing to do/)
+    expect(cluster).toMatchObject({ action: 'existing', healthy: true })
+    expect(inspect(serviceContainer(INIT_SERVICE)).State.ExitCode).toBe(0)
+    expect(await expectSpecLayout()).toEqual(ids)
+  })
+
+  it('runs redis-cli --cluster inside a node container, where the announced addresses are valid', async () => {
+    const seed = stack.nodes[0]!
+    const check = await composeRuntime.redisCli(stack, ['--cluster', 'check', `${composeRuntime.clusterAddress(seed)}:${seed.port}`])
+    expect(check).toMatch(/\[OK\] All 16384 slots covered/)
+    expect(await composeRuntime.logTail(stack, seed, 5)).toMatch(/\S/)
+    expect((await composeRuntime.ps(stack)).map((n) => n.state)).toEqual(Array(6).fill('running'))
+  })
+
+  it('down then up: containers recreated, same node ids, no ghosts, a key written before is still there', { timeout: 240_000 }, async () => {
+    const value = `kept-${Date.now()}`
+    const client = connectCluster(stack)
+    try {
+      await client.set('e2e:kept', value)
+    } finally {
+      client.disconnect()
+    }
+    const before = containerIds()
+
+    const down = await cli('compose/down')
+    expectOk(down)
+    expect(down.stdout).toMatch(/compose: stopped redis-node-0.*; data kept/)
+    expect(containerIds()).toEqual([])
+    expect(docker(['volume', 'ls', '-q', '--filter', label()]).stdout.split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(6)
+
+    const { nodes, cluster } = await up()
+    expect(nodes.stdout).toMatch(/compose: started redis-node-0/)
+    expect(cluster).toMatchObject({ action: 'existing', healthy: true })
+    expect(containerIds().some((id) => before.includes(id))).toBe(false)
+    expect(await expectSpecLayout()).toEqual(ids)
+    const again = connectCluster(stack)
+    try {
+      expect(await again.get('e2e:kept')).toBe(value)
+    } finally {
+      again.disconnect()
+    }
+  })
+
+  it('a killed master container: its replica is promoted, status shows it, and up brings the old master back as a replica', { timeout: 240_000 }, async () => {
+    const [master, replica] = [stack.nodes[0]!, stack.nodes[3]!]
+    expect(docker(['kill', serviceContainer(master.name)]).code).toBe(0)
+    await waitFor(
+      async () => {
+        const client = await connectNode(stack, replica)
+        try {
+          const myself = parseClusterNodes((await client.cluster('NODES')) as string).find((e) => e.myself)!
+          return (myself.role === 'master' && myself.slots.length > 0) || `${replica.name} is ${myself.role}`
+        } finally {
+          client.disconnect()
+        }
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: `${replica.name} to be promoted` },
+    )
+
+    const status = await cli('monitor/status', ['--json'])
+    const rows = JSON.parse(status.stdout).nodes as { node: string; role: string; slots?: string }[]
+    expect(rows.find((r) => r.node === replica.name)).toMatchObject({ role: 'master', slots: '0-5460' })
+    expect(rows.find((r) => r.node === master.name)).toMatchObject({ role: 'down' })
+
+    const { cluster } = await up()
+    expect(cluster).toMatchObject({ action: 'existing', healthy: true })
+    const after = await views()
+    const old = after[0]!.entries.find((e) => e.myself)!
+    expect(old.role).toBe('replica')
+    expect(old.masterId).toBe(ids[3])
+    expect(after.map((v) => v.id)).toEqual(ids)
+  })
+})
+
+/** Local addresses listening on a TCP port in this (the host's) network namespace. */
+function hostListeners(port: number): string[] {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0')
+  const found: string[] = []
+  for (const [table, v6] of [['/proc/net/tcp', false], ['/proc/net/tcp6', true]] as const) {
+    let text = ''
+    try {
+      text = readFileSync(table, 'utf8')
+    } catch {
+      continue
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/)
+      const [addr, p] = (fields[1] ?? '').split(':')
+      if (p !== hex || fields[3] !== '0A') continue
+      found.push(v6 ? `[${addr}]` : addr!.match(/../g)!.reverse().map((b) => Number.parseInt(b, 16)).join('.'))
+    }
+  }
+  return found
+}
