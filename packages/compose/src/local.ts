@@ -89,8 +89,9 @@ async function assertPortsFree(nodes: readonly StackNode[]): Promise<void> {
   const checks = nodes.flatMap((node) => [node.port, node.busPort].map(async (port) => ((await isPortFree(port, node.host)) ? undefined : { node, port })))
   const taken = (await Promise.all(checks)).filter((t) => t !== undefined)
   if (taken.length === 0) return
-  const list = taken.map(({ node, port }) => `${port} (${node.name}) is used by ${findPortOwner(port) ?? 'another process'}`).join(', ')
-  throw new ConfigError(`port ${list}`, 'stop that process, or give the node other ports in .env (REDISn_PORT / REDISn_BUS_PORT)')
+  const list = taken.slice(0, 3).map(({ node, port }) => `${port} (${node.name}) is used by ${findPortOwner(port) ?? 'another process'}`)
+  const more = taken.length > 3 ? `, and ${taken.length - 3} more ports of this stack` : ''
+  throw new ConfigError(`port ${list.join(', ')}${more}`, 'stop that process, or give the node other ports in .env (REDISn_PORT / REDISn_BUS_PORT)')
 }
 
 const quote = (path: string) => JSON.stringify(path)
