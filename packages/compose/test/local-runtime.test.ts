@@ -41,6 +41,16 @@ describe('local runtime', () => {
     const again = await localRuntime.start(stack)
     expect(again).toMatchObject({ started: [], alreadyRunning: stack.nodes.map((n) => n.name) })
 
+    const ps = await runCli('compose/ps', ['--json'], test.env)
+    const listed = JSON.parse(ps.stdout)
+    expect(listed.runtime).toBe('local')
+    expect(listed.nodes.map((n: { state: string }) => n.state)).toEqual(Array(6).fill('running'))
+    const cli = await runCli('compose/cli', ['--', '-p', `${stack.nodes[1]!.port}`, 'ping'], test.env)
+    expect(cli).toMatchObject({ exitCode: 0, stdout: 'PONG\n' })
+    const logs = await runCli('compose/logs', ['--node', '2', '-n', '2'], test.env)
+    expect(logs.stdout).toMatch(/^==> redis-node-2 <==\n.*\n.*Ready to accept connections/)
+    expect((await runCli('compose/logs', ['--node', 'redis-node-9'], test.env)).exitCode).toBe(2)
+
     const stopped = await localRuntime.stop(stack, { purge: false })
     expect(stopped.stopped).toHaveLength(6)
     expect((await localRuntime.ps(stack)).map((n) => n.state)).toEqual(Array(6).fill('stopped'))

@@ -14,6 +14,8 @@ export interface FlagSpec {
 export interface ScriptContext<F> {
   stack: Stack
   args: F
+  /** Arguments after the flags (only with `positionals` in the options). */
+  positionals: string[]
   /** Progress for humans: stderr, silent under --quiet and --json. */
   progress: (line: string) => void
   /** Something the user should know even with --json (not with --quiet): stderr. */
@@ -24,6 +26,8 @@ export interface RunScriptOptions<F extends Record<string, FlagSpec>, R> {
   name: string
   description: string
   flags?: F
+  /** Accept arguments after the flags (or after `--`); this names them in --help. */
+  positionals?: string
   /** Take this run lock for the whole run (cron commands). */
   lock?: string
   run: (context: ScriptContext<FlagValues<F>>) => Promise<R>
@@ -56,9 +60,9 @@ export async function runScript<F extends Record<string, FlagSpec>, R>(options: 
   let lock: Lock | undefined
   let quiet = false
   try {
-    const args = parseFlags(flags, options.name)
+    const { values: args, positionals } = parseFlags(flags, options)
     if (args.help) {
-      process.stdout.write(helpText(options.name, options.description, flags))
+      process.stdout.write(helpText(options, flags))
       return
     }
     quiet = Boolean(args.quiet || args.json)
@@ -67,7 +71,7 @@ export async function runScript<F extends Record<string, FlagSpec>, R>(options: 
     stack.notices.forEach(notice)
     if (options.lock) lock = takeLock(join(stack.dataDir, 'locks'), options.lock)
     const progress = (line: string) => void (quiet || process.stderr.write(`${line}\n`))
-    const result = await options.run({ stack, args: args as FlagValues<F>, progress, notice })
+    const result = await options.run({ stack, args: args as FlagValues<F>, positionals, progress, notice })
     if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     else if (!args.quiet && options.render) process.stdout.write(`${options.render(result)}\n`)
     process.exitCode = options.exitCode?.(result) ?? 0
@@ -79,26 +83,28 @@ export async function runScript<F extends Record<string, FlagSpec>, R>(options: 
   }
 }
 
-function parseFlags(flags: Record<string, FlagSpec>, name: string): Record<string, string | boolean | undefined> {
+function parseFlags(flags: Record<string, FlagSpec>, { name, positionals }: { name: string; positionals?: string }) {
+  const argv = process.argv.slice(2)
   try {
-    const parsed = parseArgs({
-      args: process.argv.slice(2).filter((a) => a !== '--'),
+    return parseArgs({
+      // turbo and pnpm may hand a bare `--` through; it only matters where positionals are taken
+      args: positionals ? argv : argv.filter((a) => a !== '--'),
       options: Object.fromEntries(Object.entries(flags).map(([k, f]) => [k, f.short ? { type: f.type, short: f.short } : { type: f.type }])),
       strict: true,
-      allowPositionals: false,
+      allowPositionals: Boolean(positionals),
     })
-    return parsed.values
   } catch (error) {
     throw new UsageError((error as Error).message.split('\n')[0]!, `see \`${name} --help\``)
   }
 }
 
-function helpText(name: string, description: string, flags: Record<string, FlagSpec>): string {
+function helpText({ name, description, positionals }: { name: string; description: string; positionals?: string }, flags: Record<string, FlagSpec>): string {
   const rows = Object.entries(flags).map(([k, f]) => {
     const flag = `${f.short ? `-${f.short}, ` : '    '}--${k}${f.type === 'string' ? ' <value>' : ''}`
     return `  ${flag.padEnd(28)} ${f.description}`
   })
-  return `${name}: ${description}\n\nflags:\n${rows.join('\n')}\n\n${EXIT_HELP}\n`
+  const usage = `usage: ${name} [flags]${positionals ? ` [--] ${positionals}` : ''}`
+  return `${name}: ${description}\n${usage}\n\nflags:\n${rows.join('\n')}\n\n${EXIT_HELP}\n`
 }
 
 /** One line naming the problem plus a `fix:` hint; a stack trace only for our own bugs. */

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
-import { ConfigError } from './errors.ts'
+import { ConfigError, UsageError } from './errors.ts'
 import { interpolateDeep } from './_interpolate.ts'
 import { splitSlots, type SlotRange } from './layout.ts'
 import { readSecret } from './_secret.ts'
@@ -193,4 +193,12 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value)
   }
   return value
+}
+
+/** A node by name (`redis-node-3`) or index (`3`); UsageError naming the choices otherwise. */
+export function findNode(stack: Stack, nameOrIndex: string): StackNode {
+  const node = stack.nodes.find((n) => n.name === nameOrIndex || `${n.index}` === nameOrIndex)
+  if (node) return node
+  const names = stack.nodes.map((n) => n.name)
+  throw new UsageError(`unknown node '${nameOrIndex}'`, `use one of ${names[0]}..${names.at(-1)} (or 0..${names.length - 1})`)
 }
