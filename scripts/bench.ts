@@ -50,7 +50,9 @@ async function main(): Promise<number> {
   const results: { case: string; lines: Line[]; samples: Record<string, Sample[]>; failures: Record<string, string> }[] = []
   try {
     for (const benchCase of cases) {
+      const preparing = performance.now()
       const { variants, lines } = await benchCase.prepare()
+      progress(`${benchCase.name}: prepared in ${((performance.now() - preparing) / 1000).toFixed(1)}s`)
       const samples: Record<string, Sample[]> = Object.fromEntries(variants.map((v) => [v.key, []]))
       const failures: Record<string, string> = {}
       for (let round = 1; round <= runs; round++) {
@@ -58,9 +60,10 @@ async function main(): Promise<number> {
           if (failures[variant.key]) continue // an optional variant that failed once is not retried
           const at = `${benchCase.name} ${round}/${runs}  ${variant.label.padEnd(26)}`
           try {
+            const wall = performance.now()
             const sample = await variant.measure()
             samples[variant.key]!.push(sample)
-            progress(`${at} ${(sample.ms / 1000).toFixed(3)}s`)
+            progress(`${at} ${(sample.ms / 1000).toFixed(3)}s  (with setup and teardown ${((performance.now() - wall) / 1000).toFixed(1)}s)`)
           } catch (error) {
             if (!variant.optional) throw error
             failures[variant.key] = (error as Error).message

@@ -74,3 +74,36 @@ export async function connectWhenUp(stack: Stack, timeoutMs = 15_000): Promise<{
 export function disconnectAll(clients: readonly Client[]): void {
   for (const client of clients) client.disconnect()
 }
+
+export interface HealthWatch {
+  /** Stops polling; resolves to performance.now() of the first healthy reading, if there was one. */
+  stop(): Promise<number | undefined>
+}
+
+/**
+ * Polls in the background (every 10 ms) while something else brings the
+ * cluster up, to see when the bench's condition first held, whatever the
+ * command under test waits for. The nodes must be running.
+ */
+export function watchHealthy(stack: Stack, replicas: number): HealthWatch {
+  let stopped = false
+  let seenAt: number | undefined
+  const loop = (async () => {
+    const clients = await connectAll(stack, stack.nodes, { connectTimeoutMs: 1000 })
+    try {
+      while (!stopped && seenAt === undefined) {
+        if ((await readProblems(clients, replicas).catch(() => ['read failed'])).length === 0) seenAt = performance.now()
+        else await sleep(10)
+      }
+    } finally {
+      disconnectAll(clients)
+    }
+  })().catch(() => undefined) // a failed watch only means no reading; the timed run decides
+  return {
+    async stop() {
+      stopped = true
+      await loop
+      return seenAt
+    },
+  }
+}

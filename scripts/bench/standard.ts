@@ -71,15 +71,22 @@ function spawnServer(conf: string, dir: string): ChildProcess {
   return child
 }
 
-/** SIGTERM by pid, then wait for every exit (SIGKILL after 10 s). */
+/**
+ * SIGTERM by pid and wait for every exit. Redis 7.0 ignores a SIGTERM that
+ * arrives while a replica writes its initial AOF right after a full sync
+ * ("Writing initial AOF, can't exit"), so SIGTERM is repeated every 200 ms;
+ * SIGKILL after 10 s.
+ */
 async function stopAll(servers: readonly ChildProcess[]): Promise<void> {
   await Promise.all(
     servers.map(
       (child) =>
         new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null || !child.pid) return resolve()
+          const again = setInterval(() => child.kill('SIGTERM'), 200)
           const kill = setTimeout(() => child.kill('SIGKILL'), 10_000)
           child.once('exit', () => {
+            clearInterval(again)
             clearTimeout(kill)
             resolve()
           })
