@@ -11,6 +11,9 @@ await build({
   entryPoints,
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
+  // Dynamic imports (zx: only loaded when a command shells out) become their own chunks.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -1,6 +1,5 @@
 import { request } from 'node:http'
-import { $, which } from 'zx'
-import { ConfigError, type Stack } from '@redis-cluster/core'
+import { ConfigError, loadZx, type Stack } from '@redis-cluster/core'
 
 /** Where the Docker engine listens, from DOCKER_HOST (default: the local unix socket). */
 export interface DockerEndpoint {
@@ -48,6 +47,7 @@ export function dockerGet<T>(endpoint: DockerEndpoint, path: string, timeoutMs =
 
 /** `undefined` when the engine answers; otherwise why not, in a few words. */
 export async function engineProblem(stack: Stack, timeoutMs = 1000): Promise<string | undefined> {
+  const { $, which } = await loadZx()
   const endpoint = dockerEndpoint(stack.env)
   if (endpoint.http) {
     try {
@@ -63,6 +63,7 @@ export async function engineProblem(stack: Stack, timeoutMs = 1000): Promise<str
 
 /** Throws the ConfigError a user needs when no engine answers or the CLI is missing. */
 export async function assertEngine(stack: Stack): Promise<void> {
+  const { which } = await loadZx()
   if (!(await which('docker', { nothrow: true }))) {
     throw new ConfigError('the docker CLI is not installed', 'apt-get install -y docker.io docker-compose, or use RC_RUNTIME=local')
   }
@@ -76,6 +77,7 @@ export async function assertEngine(stack: Stack): Promise<void> {
 let composeCommand: Promise<readonly string[]> | undefined
 export function findCompose(stack: Stack): Promise<readonly string[]> {
   composeCommand ??= (async () => {
+    const { $, which } = await loadZx()
     const v2 = await $({ quiet: true, nothrow: true, env: stack.env })`docker compose version --short`
     if (v2.exitCode === 0) return ['docker', 'compose']
     if (await which('docker-compose', { nothrow: true })) return ['docker-compose']
@@ -94,6 +96,7 @@ export interface ProjectContainer {
 }
 
 export async function listProjectContainers(stack: Stack): Promise<ProjectContainer[]> {
+  const { $ } = await loadZx()
   const format = '{{.ID}} {{.Label "com.docker.compose.service"}} {{.State}}'
   const out = await $({ quiet: true, env: stack.env })`docker ps -a --no-trunc --filter ${`label=com.docker.compose.project=${stack.projectName}`} --format ${format}`
   return out.stdout
@@ -116,6 +119,7 @@ export interface ContainerState {
 
 /** `docker inspect` of one container, or undefined when it is gone. */
 export async function inspectContainer(stack: Stack, id: string): Promise<{ State: ContainerState; RestartCount: number } | undefined> {
+  const { $ } = await loadZx()
   const out = await $({ quiet: true, nothrow: true, env: stack.env })`docker inspect --type container ${id}`
   if (out.exitCode !== 0) return undefined
   return (JSON.parse(out.stdout) as { State: ContainerState; RestartCount: number }[])[0]
@@ -123,6 +127,7 @@ export async function inspectContainer(stack: Stack, id: string): Promise<{ Stat
 
 /** The last `lines` lines a container wrote (stdout and stderr), optionally only since a time. */
 export async function containerLogs(stack: Stack, id: string, { lines = 10, since }: { lines?: number; since?: string } = {}): Promise<string> {
+  const { $ } = await loadZx()
   const out = await $({ quiet: true, nothrow: true, env: stack.env })`docker logs --tail ${lines} ${since ? ['--since', since] : []} ${id}`
   return `${out.stdout}${out.stderr}`.trimEnd()
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
+import type { ProcessOutput } from 'zx'
 import { dirname, join } from 'node:path'
-import { $, type ProcessOutput } from 'zx'
-import { CheckFailedError, ConfigError, TemporaryError, connectNode, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
+import { CheckFailedError, ConfigError, TemporaryError, connectNode, loadZx, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
 import type { NodeState, Runtime, StartResult, StopResult } from './runtime.ts'
 import { assertEngine, containerLogs, findCompose, inspectContainer, lastLine, listProjectContainers, type ProjectContainer } from './_docker.ts'
 import { composeProfiles, preflightCompose, publishBusPorts } from './_compose-preflight.ts'
@@ -70,6 +70,7 @@ export const composeRuntime: Runtime = {
   },
 
   async redisCli(stack, args) {
+  const { $ } = await loadZx()
     const containers = await listProjectContainers(stack)
     const node = stack.nodes.find((n) => serviceContainer(containers, n.name)?.state === 'running')
     if (!node) throw new TemporaryError(`no node container of project ${stack.projectName} is running`, 'start the stack with `pnpm run up`')
@@ -88,6 +89,7 @@ function serviceContainer(containers: readonly ProjectContainer[], service: stri
 
 /** Runs a compose subcommand for this stack; failures become one line naming the cause. */
 export async function runCompose(stack: Stack, args: readonly string[]): Promise<ProcessOutput> {
+  const { $ } = await loadZx()
   const command = await findCompose(stack)
   const envFile = existsSync(stack.envFile) ? ['--env-file', stack.envFile] : []
   const files = ['-f', stack.composeFile, ...(publishBusPorts(stack) ? ['-f', busPortsFile(stack)] : [])]

@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { $, which } from 'zx'
-import { ConfigError, connectNode, isAlive, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
+import { ConfigError, connectNode, isAlive, loadZx, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
 import type { NodeState, Runtime, StartResult, StopResult } from './runtime.ts'
 import { findPortOwner, isPortFree } from './_ports.ts'
 
@@ -15,9 +14,6 @@ export const localRuntime: Runtime = {
   name: 'local',
 
   async start(stack, { progress } = {}): Promise<StartResult> {
-    if (!(await which('redis-server', { nothrow: true }))) {
-      throw new ConfigError('redis-server is not installed', 'apt-get install -y redis-server redis-tools (and do not start the system service)')
-    }
     const running = stack.nodes.filter((node) => runningPid(node) !== undefined)
     const toStart = stack.nodes.filter((node) => !running.includes(node))
     await assertPortsFree(toStart)
@@ -33,8 +29,18 @@ export const localRuntime: Runtime = {
       stack.nodes.map(async (node) => {
         const pid = runningPid(node)
         if (pid === undefined) return
-        process.kill(pid, 'SIGTERM') // redis-server shuts down cleanly on SIGTERM: fsyncs the AOF and saves the RDB
-        await waitFor(async () => isAlive(pid) ? `${node.name} (pid ${pid}) still saving` : true, {
+        // SIGTERM is a clean SHUTDOWN (AOF fsynced, RDB saved). Redis 7.0 ignores
+        // it while a fresh replica writes its first AOF ("can't exit"), so it is
+        // sent again on each poll; never SIGINT twice, which exits without saving.
+        let lastSignal = 0
+        await waitFor(async () => {
+          if (!isAlive(pid)) return true
+          if (Date.now() - lastSignal >= 500) {
+            process.kill(pid, 'SIGTERM')
+            lastSignal = Date.now()
+          }
+          return `${node.name} (pid ${pid}) still saving`
+        }, {
           timeoutMs: stack.timeoutMs,
           intervalMs: 20,
           what: `${node.name} to stop`,
@@ -66,6 +72,7 @@ export const localRuntime: Runtime = {
   },
 
   async redisCli(stack, args) {
+    const { $ } = await loadZx()
     const result = await $({ env: { ...process.env, REDISCLI_AUTH: stack.password }, quiet: true })`redis-cli -e ${args}`
     return result.stdout
   },
@@ -96,6 +103,9 @@ async function assertPortsFree(nodes: readonly StackNode[]): Promise<void> {
 
 const quote = (path: string) => JSON.stringify(path)
 
+/** Why a spawn failed (ENOENT: no redis-server in PATH); reported by waitForPing. */
+const spawnErrors = new WeakMap<ChildProcess, Error>()
+
 /**
  * Starts the node as a detached child (not `daemonize yes`) so we hold its
  * pid and see at once when it exits on a bad config or a taken port.
@@ -124,6 +134,7 @@ function spawnNode(stack: Stack, node: StackNode): ChildProcess {
   // Fatal config errors go to stderr before the logfile opens: send them to the log too.
   const log = openSync(logFile(node), 'a')
   const child = spawn('redis-server', [confFile], { cwd: node.dataDir, detached: true, stdio: ['ignore', log, log] })
+  child.on('error', (error) => (spawnErrors.set(child, error)))
   closeSync(log)
   child.unref()
   return child
@@ -133,6 +144,9 @@ function spawnNode(stack: Stack, node: StackNode): ChildProcess {
 async function waitForPing(stack: Stack, node: StackNode, child: ChildProcess | undefined): Promise<void> {
   await waitFor(
     async () => {
+      if (child && (spawnErrors.get(child) as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+        throw new ConfigError('redis-server is not installed (not found in PATH)', 'apt-get install -y redis-server redis-tools (and do not start the system service)')
+      }
       if (child && child.exitCode !== null) {
         const tail = (await localRuntime.logTail(stack, node, 3)).replace(/\n/g, ' | ')
         throw new ConfigError(`${node.name} exited on start (code ${child.exitCode}): ${tail || 'no log'}`, `see ${logFile(node)}`)

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util'
 import { join } from 'node:path'
-import { ProcessOutput } from 'zx'
 import { RcError, UsageError } from './errors.ts'
 import { loadStack, type Stack } from './stack.ts'
 import { takeLock, type Lock } from './lock.ts'
+import { loadZx } from './zx.ts'
 
 export interface FlagSpec {
   type: 'string' | 'boolean'
@@ -76,7 +76,7 @@ export async function runScript<F extends Record<string, FlagSpec>, R>(options: 
     else if (!args.quiet && options.render) process.stdout.write(`${options.render(result)}\n`)
     process.exitCode = options.exitCode?.(result) ?? 0
   } catch (error) {
-    process.stderr.write(describeError(options.name, error))
+    process.stderr.write(await describeError(options.name, error))
     process.exitCode = error instanceof RcError ? error.exitCode : 1
   } finally {
     lock?.release()
@@ -108,9 +108,9 @@ function helpText({ name, description, positionals }: { name: string; descriptio
 }
 
 /** One line naming the problem plus a `fix:` hint; a stack trace only for our own bugs. */
-export function describeError(name: string, error: unknown): string {
+export async function describeError(name: string, error: unknown): Promise<string> {
   if (error instanceof RcError) return `${name}: ${error.message}\n${error.hint ? `  fix: ${error.hint}\n` : ''}`
-  if (error instanceof ProcessOutput) {
+  if (error instanceof (await loadZx()).ProcessOutput) {
     const tail = error.stderr.trim().split('\n').slice(-5).join('\n  ')
     return `${name}: command failed with exit code ${error.exitCode}${tail ? `:\n  ${tail}` : ''}\n`
   }

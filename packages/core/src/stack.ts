@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import { parse as parseYaml } from 'yaml'
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import { ConfigError, UsageError } from './errors.ts'
 import { interpolateDeep } from './_interpolate.ts'
 import { splitSlots, type SlotRange } from './layout.ts'
@@ -53,15 +53,15 @@ export interface LoadStackOptions {
 }
 
 const NODE_SERVICE = /^redis-node-(\d+)$/
-const port = z.coerce.number().int().min(1).max(65535)
+const port = z.coerce.number().check(z.int(), z.minimum(1), z.maximum(65535))
 const nodeService = z.object({
   environment: z.object({ REDIS_PORT: port, REDIS_BUS_PORT: port }),
-  networks: z.record(z.string(), z.object({ ipv4_address: z.string().optional() }).nullish()).optional(),
+  networks: z.optional(z.record(z.string(), z.nullish(z.object({ ipv4_address: z.optional(z.string()) })))),
 })
 const rcEnv = z.object({
-  RC_RUNTIME: z.enum(['auto', 'compose', 'local', 'external']).default('auto'),
-  RC_PROJECT: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _').default('redis-cluster'),
-  RC_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  RC_RUNTIME: z._default(z.enum(['auto', 'compose', 'local', 'external']), 'auto'),
+  RC_PROJECT: z._default(z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _')), 'redis-cluster'),
+  RC_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.positive()), 60_000),
 })
 
 /** Walks up from `cwd` to the directory holding `compose/docker-compose.yml`. */
