@@ -7,28 +7,30 @@
  */
 import { availableParallelism, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
+import { composeUpCase, skippedLine } from './bench/cases/compose-up.ts'
 import { upCase } from './bench/cases/up.ts'
 import { cleanupOnSignals, isAborted, median, runCleanups } from './bench/measure.ts'
 import { renderLines, renderMachine, verdictOf } from './bench/report.ts'
 import type { BenchCase, Line, Sample } from './bench/types.ts'
 
-const CASES: readonly BenchCase[] = [upCase]
+const CASES: readonly BenchCase[] = [upCase, composeUpCase]
 
-const HELP = `pnpm bench [--runs N] [--case NAME] [--json] [-q]
+const HELP = `pnpm bench [--runs N] [--case NAME] [--no-compose] [--json] [-q]
 
-${CASES.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join('\n')}
+${CASES.map((c) => `  ${c.name.padEnd(11)} ${c.summary}${c.defaultRuns ? ` (default ${c.defaultRuns} rounds)` : ''}`).join('\n')}
 
-  --runs N     rounds per case (default 5); each round measures every variant once
-  --case NAME  run only this case
-  --json       print the results as JSON
-  -q, --quiet  no progress on stderr
+  --runs N       rounds per case (default 5, or the case's own); each round measures every variant once
+  --case NAME    run only this case
+  --no-compose   skip the cases that need a Docker engine (they also skip, with an INFO line, when no engine answers or the image is missing)
+  --json         print the results as JSON
+  -q, --quiet    no progress on stderr
 exit codes: 0 the bench ran (whatever PASS/MISS says), 1 the bench broke, 2 usage, 128+n on a signal
 `
 
 async function main(): Promise<number> {
   let args
   try {
-    args = parseArgs({ options: { runs: { type: 'string' }, case: { type: 'string' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } } }).values
+    args = parseArgs({ options: { runs: { type: 'string' }, case: { type: 'string' }, 'no-compose': { type: 'boolean' }, json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } } }).values
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\nfix: see pnpm bench --help\n`)
     return 2
@@ -47,18 +49,23 @@ async function main(): Promise<number> {
   cleanupOnSignals()
   const started = performance.now()
   const load = [loadavg()[0]!]
-  const results: { case: string; lines: Line[]; samples: Record<string, Sample[]>; failures: Record<string, string> }[] = []
+  const results: { case: string; runs: number; lines: Line[]; samples: Record<string, Sample[]>; failures: Record<string, string> }[] = []
   try {
     for (const benchCase of cases) {
+      if (benchCase.docker && args['no-compose']) {
+        results.push({ case: benchCase.name, runs: 0, lines: [skippedLine('--no-compose')], samples: {}, failures: {} })
+        continue
+      }
+      const caseRuns = args.runs === undefined ? (benchCase.defaultRuns ?? runs) : runs
       const preparing = performance.now()
       const { variants, lines } = await benchCase.prepare()
       progress(`${benchCase.name}: prepared in ${((performance.now() - preparing) / 1000).toFixed(1)}s`)
       const samples: Record<string, Sample[]> = Object.fromEntries(variants.map((v) => [v.key, []]))
       const failures: Record<string, string> = {}
-      for (let round = 1; round <= runs; round++) {
+      for (let round = 1; round <= caseRuns && variants.length > 0; round++) {
         for (const variant of variants) {
           if (failures[variant.key]) continue // an optional variant that failed once is not retried
-          const at = `${benchCase.name} ${round}/${runs}  ${variant.label.padEnd(26)}`
+          const at = `${benchCase.name} ${round}/${caseRuns}  ${variant.label.padEnd(26)}`
           try {
             const wall = performance.now()
             const sample = await variant.measure()
@@ -76,7 +83,7 @@ async function main(): Promise<number> {
         ms: (key: string) => median((samples[key] ?? []).map((s) => s.ms)),
         part: (key: string, part: string) => median((samples[key] ?? []).map((s) => s.parts[part] ?? Number.NaN).filter(Number.isFinite)),
       }
-      results.push({ case: benchCase.name, lines: lines(medians), samples, failures })
+      results.push({ case: benchCase.name, runs: variants.length > 0 ? caseRuns : 0, lines: lines(medians), samples, failures })
     }
   } catch (error) {
     if (isAborted()) return 130 // the signal handler cleans up and exits with the signal's code
@@ -91,7 +98,7 @@ async function main(): Promise<number> {
     const json = results.map((r) => ({ ...r, lines: r.lines.map((l) => ({ ...l, verdict: verdictOf(l) })) }))
     process.stdout.write(`${JSON.stringify({ runs, machine, cases: json }, null, 2)}\n`)
   } else {
-    for (const r of results) process.stdout.write(`${r.case} (medians of ${runs} runs)\n${renderLines(r.lines)}\n`)
+    for (const r of results) process.stdout.write(`${r.case} (${r.runs > 0 ? `medians of ${r.runs} runs` : 'skipped'})\n${renderLines(r.lines)}\n`)
     process.stdout.write(`${renderMachine(machine)}\n`)
   }
   return 0

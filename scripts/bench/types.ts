@@ -36,6 +36,10 @@ export interface Line {
 export interface BenchCase {
   readonly name: string
   readonly summary: string
+  /** Rounds when `--runs` is not given (default 5): a slow case runs fewer. */
+  readonly defaultRuns?: number
+  /** Needs a Docker engine: `--no-compose` skips it. */
+  readonly docker?: boolean
   /** Allocates what the case needs (registering its cleanup) and returns its variants. */
   prepare(): Promise<{ variants: readonly Variant[]; lines(medians: Medians): Line[] }>
 }

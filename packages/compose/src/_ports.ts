@@ -10,15 +10,17 @@ export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   })
 }
 
-/**
- * Names the process listening on a TCP port, from /proc (Linux). Best effort:
- * `ss`/`lsof` are often not installed, and another user's process may not be
- * visible; then we return undefined and the error names only the port.
- */
-export function findPortOwner(port: number): string | undefined {
+export interface Listener {
+  /** Local address: `127.0.0.1`, `0.0.0.0`, or a hex IPv6 address in brackets. */
+  readonly address: string
+  readonly inode: string
+}
+
+/** TCP sockets listening on a port in this network namespace, from /proc/net (Linux). */
+export function listListeners(port: number): Listener[] {
   const hexPort = port.toString(16).toUpperCase().padStart(4, '0')
-  const inodes = new Set<string>()
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  const found: Listener[] = []
+  for (const [table, v6] of [['/proc/net/tcp', false], ['/proc/net/tcp6', true]] as const) {
     let text = ''
     try {
       text = readFileSync(table, 'utf8')
@@ -27,9 +29,22 @@ export function findPortOwner(port: number): string | undefined {
     }
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/)
-      if (fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '0A') inodes.add(fields[9] ?? '')
+      const [addr = '', p] = (fields[1] ?? '').split(':')
+      if (p !== hexPort || fields[3] !== '0A') continue
+      const address = v6 ? `[${addr}]` : addr.match(/../g)!.reverse().map((b) => Number.parseInt(b, 16)).join('.')
+      found.push({ address, inode: fields[9] ?? '' })
     }
   }
+  return found
+}
+
+/**
+ * Names the process listening on a TCP port. Best effort: `ss`/`lsof` are
+ * often not installed, and another user's process may not be visible; then
+ * we return undefined and the error names only the port.
+ */
+export function findPortOwner(port: number): string | undefined {
+  const inodes = new Set(listListeners(port).map((l) => l.inode))
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     let fds: string[] = []
     try {

@@ -6,6 +6,7 @@ import { ConfigError, connectCluster, connectNode, parseClusterNodes, waitFor, t
 import { createTestStack, runCli, type CliResult, type TestStack } from '@redis-cluster/test-utils'
 import { chooseRuntime, composeRuntime, runCompose, INIT_SERVICE } from '../src/index.ts'
 import { TEST_IMAGE, composeUnavailable, createComposeTestStack, docker, type ComposeTestStack } from './compose-test-stack.ts'
+import { listListeners } from '../src/_ports.ts'
 
 // The real compose stack on a real Docker engine. One stack is shared by the
 // tests below, in order (up, checks, up again, down + up, failover): each
@@ -158,8 +159,8 @@ describe.skipIf(Boolean(unavailable))(`compose runtime e2e${unavailable ? ` (ski
     for (const node of stack.nodes) {
       const bindings = inspect(serviceContainer(node.name)).HostConfig.PortBindings as Record<string, { HostIp: string; HostPort: string }[]>
       expect(bindings, node.name).toEqual({ [`${node.port}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: `${node.port}` }] })
-      expect(hostListeners(node.port), `${node.name} client port`).toEqual(['127.0.0.1'])
-      expect(hostListeners(node.busPort), `${node.name} bus port`).toEqual([])
+      expect(listListeners(node.port).map((l) => l.address), `${node.name} client port`).toEqual(['127.0.0.1'])
+      expect(listListeners(node.busPort).map((l) => l.address), `${node.name} bus port`).toEqual([])
     }
     expect(inspect(serviceContainer(INIT_SERVICE)).HostConfig.PortBindings ?? {}).toEqual({})
   })
@@ -252,24 +253,3 @@ describe.skipIf(Boolean(unavailable))(`compose runtime e2e${unavailable ? ` (ski
     expect(after.map((v) => v.id)).toEqual(ids)
   })
 })
-
-/** Local addresses listening on a TCP port in this (the host's) network namespace. */
-function hostListeners(port: number): string[] {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0')
-  const found: string[] = []
-  for (const [table, v6] of [['/proc/net/tcp', false], ['/proc/net/tcp6', true]] as const) {
-    let text = ''
-    try {
-      text = readFileSync(table, 'utf8')
-    } catch {
-      continue
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/)
-      const [addr, p] = (fields[1] ?? '').split(':')
-      if (p !== hex || fields[3] !== '0A') continue
-      found.push(v6 ? `[${addr}]` : addr!.match(/../g)!.reverse().map((b) => Number.parseInt(b, 16)).join('.'))
-    }
-  }
-  return found
-}
