@@ -55,24 +55,28 @@ export async function createCluster(stack: Stack, runtime: Runtime, clients: rea
   if (meets.length) steps.push(`sent ${meets.length} CLUSTER MEET`)
 
   const masters = views.filter((v) => v.node.role === 'master')
-  const ids = views.map((v) => v.id)
   await Promise.all(
     views.map(async (v) => {
-      await waitFor(async () => (await knowsAll(v.client, ids)) || `${v.node.name} has not met every node yet`, {
-        timeoutMs: stack.timeoutMs,
-        intervalMs: 10,
-        what: `${v.node.name} to see all ${ids.length} nodes`,
-        hint: 'the cluster bus ports (REDISn_BUS_PORT) must be reachable between nodes',
-      })
+      // Only the masters matter here (slot owners, and each replica's master);
+      // the replicas meet each other in the background and the health wait checks it.
+      let known: ClusterNodeEntry[] = []
+      await waitFor(
+        async () => {
+          known = parseClusterNodes((await v.client.cluster('NODES')) as string).filter((e) => !e.flags.includes('handshake'))
+          return masters.every((m) => known.some((e) => e.id === m.id)) || `${v.node.name} has not met every master yet`
+        },
+        { timeoutMs: stack.timeoutMs, intervalMs: 10, what: `${v.node.name} to see every master`, hint: 'the cluster bus ports (REDISn_BUS_PORT) must be reachable between nodes' },
+      )
       // Tell each node who owns every slot instead of waiting for gossip: a
       // node pings a given peer only every cluster-node-timeout/2, so the slot
       // map took seconds to spread. `SETSLOT ... NODE` is what redis-cli sends
-      // to every master after a migration; replicas refuse it, hence before REPLICATE.
-      if (v.myself.role === 'master') {
+      // to every master after a migration; replicas refuse it, hence before
+      // REPLICATE. Masters whose slots this node already knows are skipped.
+      const unknownOwners = masters.filter((m) => m !== v && m.node.slots && formatRanges(known.find((e) => e.id === m.id)!.slots) !== formatRanges([m.node.slots]))
+      if (v.myself.role === 'master' && unknownOwners.length > 0) {
         const pipeline = v.client.pipeline()
-        for (const m of masters) {
-          if (m === v || !m.node.slots) continue
-          for (let slot = m.node.slots.start; slot <= m.node.slots.end; slot++) pipeline.call('CLUSTER', 'SETSLOT', slot, 'NODE', m.id)
+        for (const { id, node } of unknownOwners) {
+          for (let slot = node.slots!.start; slot <= node.slots!.end; slot++) pipeline.call('CLUSTER', 'SETSLOT', slot, 'NODE', id)
         }
         await throwFirstError(await pipeline.exec())
       }
@@ -95,11 +99,6 @@ async function readViews(stack: Stack, clients: readonly Redis[]): Promise<NodeV
       return { node, client, id: myself.id, entries, myself }
     }),
   )
-}
-
-async function knowsAll(client: Redis, ids: readonly string[]): Promise<boolean> {
-  const known = parseClusterNodes((await client.cluster('NODES')) as string).filter((e) => !e.flags.includes('handshake'))
-  return ids.every((id) => known.some((e) => e.id === id))
 }
 
 async function throwFirstError(results: [Error | null, unknown][] | null): Promise<void> {
