@@ -25,6 +25,8 @@ export function dockerTimeMs(text: string): number {
 
 /** When a project's containers started, and its init container's run, in epoch ms (docker's clock: the host's). */
 export interface ProjectTimes {
+  /** The first node container's creation (what came before is the command's and compose's own start-up). */
+  readonly nodesCreated: number
   /** The last node container's start. */
   readonly nodesStarted: number
   readonly initStarted: number
@@ -35,12 +37,13 @@ export interface ProjectTimes {
 export async function projectTimes(project: string): Promise<ProjectTimes> {
   const ids = await projectContainerIds(project)
   if (ids.length === 0) throw new Error(`project ${project} has no containers`)
-  const format = '{{index .Config.Labels "com.docker.compose.service"}} {{.State.StartedAt}} {{.State.FinishedAt}} {{.State.ExitCode}}'
+  const format = '{{index .Config.Labels "com.docker.compose.service"}} {{.State.StartedAt}} {{.State.FinishedAt}} {{.State.ExitCode}} {{.Created}}'
   const rows = (await dockerQuery(['inspect', '--type', 'container', '--format', format, ...ids])).split('\n').filter(Boolean).map((line) => line.split(' '))
   const init = rows.find(([service]) => service === INIT_SERVICE)
   const nodes = rows.filter(([service]) => service !== INIT_SERVICE)
   if (!init) throw new Error(`project ${project} has no ${INIT_SERVICE} container`)
   return {
+    nodesCreated: Math.min(...nodes.map(([, , , , created]) => dockerTimeMs(created!))),
     nodesStarted: Math.max(...nodes.map(([, started]) => dockerTimeMs(started!))),
     initStarted: dockerTimeMs(init[1]!),
     initFinished: dockerTimeMs(init[2]!),
@@ -58,4 +61,20 @@ export async function serviceLogTail(project: string, service: string, lines = 6
   } catch (error) {
     return `(docker logs failed: ${(error as Error).message})`
   }
+}
+
+/**
+ * Removes every container (with its anonymous volumes), named volume and the
+ * network of a compose project: the state `down --volumes` leaves, without
+ * compose's graceful stops and Python start-up (seconds per round). For
+ * throwaway bench projects only: the nodes get SIGKILL.
+ */
+export async function removeProjectFast(project: string, network: string): Promise<void> {
+  const label = `label=com.docker.compose.project=${project}`
+  const containers = await projectContainerIds(project)
+  if (containers.length > 0) await dockerQuery(['rm', '-f', '-v', ...containers])
+  const volumes = (await dockerQuery(['volume', 'ls', '-q', '--filter', label])).split('\n').filter(Boolean)
+  if (volumes.length > 0) await dockerQuery(['volume', 'rm', '-f', ...volumes])
+  const networks = (await dockerQuery(['network', 'ls', '-q', '--filter', `name=^${network}$`])).split('\n').filter(Boolean)
+  if (networks.length > 0) await dockerQuery(['network', 'rm', ...networks])
 }

@@ -64,18 +64,23 @@ export interface RunChildOptions {
   env: NodeJS.ProcessEnv
 }
 
-/** Runs a command to its exit, timing it; killed by pid if the bench is interrupted meanwhile. */
+/** Runs a command to its exit, timing it; killed with its process group if the bench is interrupted meanwhile. */
 export function runChild(command: string, args: readonly string[], { cwd, env }: RunChildOptions): Promise<ChildResult> {
   assertNotAborted()
   return new Promise((resolve, reject) => {
     const started = performance.now()
     let exitedAt = 0
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    // Its own process group, so an abort reaches what it started too: `sh -c CMD` (dash) does not exec CMD nor pass a signal on.
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     const exited = new Promise<void>((done) => child.once('exit', () => done()))
-    // On abort: SIGTERM by pid and wait for the exit, so what it started (pidfiles) is there for the next cleanup step.
+    // On abort: SIGTERM to the group and wait for the exit, so what it started (pidfiles) is there for the next cleanup step.
     const release = onCleanup(async () => {
       if (child.exitCode !== null || child.signalCode !== null || !child.pid) return
-      process.kill(child.pid, 'SIGTERM')
+      try {
+        process.kill(-child.pid, 'SIGTERM')
+      } catch {
+        process.kill(child.pid, 'SIGTERM')
+      }
       await Promise.race([exited, sleep(5000)])
     })
     let stdout = ''
