@@ -177,12 +177,19 @@ describe.skipIf(Boolean(unavailable))(`compose runtime e2e${unavailable ? ` (ski
     }
   })
 
-  it('up again: the init container is a no-op and node ids are unchanged', { timeout: 240_000 }, async () => {
+  it('up again: nothing to form (init not even started) and node ids are unchanged', { timeout: 240_000 }, async () => {
     const { nodes, cluster } = await up()
     expect(nodes.stdout).toMatch(/all 6 nodes already running/)
-    expect(nodes.stderr).toMatch(/redis-cluster-init: cluster already exists .*nothing to do/)
+    expect(nodes.stderr).toMatch(/cluster already formed, redis-cluster-init not needed/)
     expect(cluster).toMatchObject({ action: 'existing', healthy: true })
-    expect(inspect(serviceContainer(INIT_SERVICE)).State.ExitCode).toBe(0)
+    expect(await expectSpecLayout()).toEqual(ids)
+  })
+
+  it('the init container on a formed cluster (plain `docker-compose up`) exits 0 and changes nothing', { timeout: 240_000 }, async () => {
+    await runCompose(stack, ['up', '--no-deps', '--no-color', INIT_SERVICE])
+    const init = inspect(serviceContainer(INIT_SERVICE))
+    expect(init.State.ExitCode).toBe(0)
+    expect(docker(['logs', serviceContainer(INIT_SERVICE)]).stdout + docker(['logs', serviceContainer(INIT_SERVICE)]).stderr).toMatch(/cluster already exists .*nothing to do/)
     expect(await expectSpecLayout()).toEqual(ids)
   })
 
