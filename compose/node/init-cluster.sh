@@ -19,6 +19,8 @@ set -eu
 SECRET=${REDIS_PASSWORD_SECRET:-/run/secrets/redis_password}
 TIMEOUT_S=${INIT_TIMEOUT_S:-60}
 SLOTS=16384
+PROG=init-cluster
+. "${0%/*}/secret.sh"
 
 # Centiseconds since boot, from /proc/uptime (no `date` in the images, no fork).
 uptime_cs() {
@@ -33,10 +35,6 @@ log() {
   uptime_cs
   e=$((now_cs - started_cs))
   printf 'init-cluster: [%d.%02ds] %s\n' $((e / 100)) $((e % 100)) "$*"
-}
-die() {
-  printf 'init-cluster: %s\n' "$2" >&2
-  exit "$1"
 }
 check_deadline() {
   uptime_cs
@@ -60,16 +58,7 @@ field() {
 }
 
 # --- the password: trailing CR/LF/blanks trimmed, handed over as REDISCLI_AUTH ----
-[ -r "$SECRET" ] || die 78 "secret $SECRET is missing or not readable by uid $(id -u): on the host, chgrp $(id -g) the secret file and chmod 640 it"
-password=$(cat "$SECRET")
-cr=$(printf '\r')
-while :; do
-  case $password in
-    *"$cr" | *' ' | *'	') password=${password%?} ;;
-    *) break ;;
-  esac
-done
-[ -n "$password" ] || die 78 "secret $SECRET is empty"
+read_password
 export REDISCLI_AUTH="$password"
 unset password
 

@@ -30,7 +30,7 @@ export async function preflightCompose(stack: Stack, runningNodes: readonly Stac
     })
   }
   const composeDir = dirname(stack.composeFile)
-  for (const file of [stack.confFile, resolve(composeDir, 'node/start-node.sh'), resolve(composeDir, 'node/init-cluster.sh')]) {
+  for (const file of [stack.confFile, ...['start-node.sh', 'init-cluster.sh', 'secret.sh'].map((f) => resolve(composeDir, 'node', f))]) {
     const problem = unreadableByContainer(file)
     if (problem) problems.push({ what: `${relative(stack.root, file)} is not readable by uid ${CONTAINER_UID} (${problem})`, fix: `chmod o+r ${file}` })
   }
