@@ -24,11 +24,10 @@ export const localRuntime: Runtime = {
   },
 
   async stop(stack, { purge }): Promise<StopResult> {
-    const stopped: string[] = []
-    await Promise.all(
+    const stopped = await Promise.all(
       stack.nodes.map(async (node) => {
         const pid = runningPid(node)
-        if (pid === undefined) return
+        if (pid === undefined) return undefined
         // SIGTERM is a clean SHUTDOWN (AOF fsynced, RDB saved). Redis 7.0 ignores
         // it while a fresh replica writes its first AOF ("can't exit"), so it is
         // sent again on each poll; never SIGINT twice, which exits without saving.
@@ -46,11 +45,11 @@ export const localRuntime: Runtime = {
           what: `${node.name} to stop`,
           hint: `see ${logFile(node)}`,
         })
-        stopped.push(node.name)
+        return node.name
       }),
     )
     if (purge) for (const node of stack.nodes) rmSync(node.dataDir, { recursive: true, force: true })
-    return { runtime: 'local', stopped: stack.nodes.filter((n) => stopped.includes(n.name)).map((n) => n.name), purged: purge }
+    return { runtime: 'local', stopped: stopped.filter((name) => name !== undefined), purged: purge }
   },
 
   async ps(stack): Promise<NodeState[]> {
