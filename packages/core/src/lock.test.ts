@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { takeLock } from './lock.ts'
 import { BusyError } from './errors.ts'
 
 describe('takeLock()', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rc-lock-'))
   afterEach(() => rmSync(join(dir, 'job.lock'), { force: true }))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
   it('works and releases', () => {
     const lock = takeLock(dir, 'job')

@@ -1,15 +1,19 @@
-import { mkdtempSync, mkdirSync, copyFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, copyFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { loadStack } from './stack.ts'
 import { ConfigError } from './errors.ts'
 
 const REPO = resolve(import.meta.dirname, '../../..')
 
+const roots: string[] = []
+afterAll(() => roots.forEach((root) => rmSync(root, { recursive: true, force: true })))
+
 /** A scratch root with the repo's compose file, an optional .env and a secret. */
 function scratch({ dotenv = '', secret = 'pw' as string | null } = {}) {
   const root = mkdtempSync(join(tmpdir(), 'rc-stack-'))
+  roots.push(root)
   mkdirSync(join(root, 'compose'))
   copyFileSync(join(REPO, 'compose/docker-compose.yml'), join(root, 'compose/docker-compose.yml'))
   writeFileSync(join(root, '.env'), dotenv)
