@@ -34,10 +34,9 @@ export const composeRuntime: Runtime = {
       progress?.(`nodes answer PING; cluster already formed, ${INIT_SERVICE} not needed`)
       return { runtime: 'compose', started: toStart.map((n) => n.name), alreadyRunning: running.map((n) => n.name) }
     }
-    const previousInit = await initContainerState(stack)
     progress?.(`nodes answer PING; running ${INIT_SERVICE}`)
     await runCompose(stack, ['up', '-d', '--no-color', '--no-deps', INIT_SERVICE])
-    const result = await waitForInit(stack, previousInit)
+    const result = await waitForInit(stack)
     progress?.(`${INIT_SERVICE}: ${result}`)
     return { runtime: 'compose', started: toStart.map((n) => n.name), alreadyRunning: running.map((n) => n.name) }
   },
@@ -172,40 +171,24 @@ async function assertNodeContainerUp(stack: Stack, node: StackNode, restarts: { 
   throw new ConfigError(`${node.name} container ${how}: ${tail || 'no log'}`, `docker-compose -p ${stack.projectName} logs ${node.name}`)
 }
 
-interface InitState {
-  readonly id: string
-  readonly running: boolean
-  readonly startedAt: string
-}
-
-async function initContainerState(stack: Stack): Promise<InitState | undefined> {
+/**
+ * Waits (`docker wait`, with a deadline) for the init container that
+ * `up -d` just started to exit; returns its last log line, or throws with it.
+ */
+async function waitForInit(stack: Stack): Promise<string> {
+  const hint = `docker-compose -p ${stack.projectName} logs ${INIT_SERVICE}`
   const container = serviceContainer(await listProjectContainers(stack), INIT_SERVICE)
-  const info = container && (await inspectContainer(stack, container.id))
-  return container && info ? { id: container.id, running: info.State.Running, startedAt: info.State.StartedAt } : undefined
-}
-
-/** Waits for this run of the init container to exit; returns its last log line, or throws with it. */
-async function waitForInit(stack: Stack, previous: InitState | undefined): Promise<string> {
-  let done: { id: string; code: number; startedAt: string } | undefined
-  await waitFor(
-    async () => {
-      const current = await initContainerState(stack)
-      if (!current) return `${INIT_SERVICE} has no container yet`
-      // A new run has a new start time (or a new container); one already running when we came is ours too.
-      const thisRun = current.id !== previous?.id || current.startedAt !== previous.startedAt || previous.running
-      if (!thisRun || current.running) return `${INIT_SERVICE} is still running`
-      const info = await inspectContainer(stack, current.id)
-      done = { id: current.id, code: info?.State.ExitCode ?? -1, startedAt: current.startedAt }
-      return true
-    },
-    { timeoutMs: stack.timeoutMs, intervalMs: 100, what: `${INIT_SERVICE} to finish`, hint: `docker-compose -p ${stack.projectName} logs ${INIT_SERVICE}` },
-  )
-  const { id, code, startedAt } = done!
+  const startedAt = container && (await inspectContainer(stack, container.id))?.State.StartedAt
+  if (!container || !startedAt) throw new TemporaryError(`${INIT_SERVICE} has no container after \`up\``, hint)
+  const { $ } = await loadZx()
+  const waited = await $({ quiet: true, nothrow: true, env: stack.env, timeout: stack.timeoutMs })`docker wait ${container.id}`
+  if (waited.exitCode !== 0) throw new TemporaryError(`${INIT_SERVICE} did not finish within ${stack.timeoutMs / 1000}s`, hint)
+  const { id } = container
+  const code = Number(waited.stdout.trim())
   const log = await containerLogs(stack, id, { lines: 20, since: startedAt })
   const line = lastLine(log).replace(/^init-cluster: (\[[\d.]+s\] )?/, '')
   if (code === 0) return line
   const message = `${INIT_SERVICE} exited with code ${code}: ${line || 'no log'}`
-  const hint = `docker-compose -p ${stack.projectName} logs ${INIT_SERVICE}`
   if (code === 1) throw new CheckFailedError(message, `${hint}; nothing was changed: repair by hand or start from empty volumes (\`pnpm run down --purge\`)`)
   if (code === 78) throw new ConfigError(message, hint)
   throw new TemporaryError(message, hint)
