@@ -1,6 +1,6 @@
 export * from './errors.ts'
 export { loadStack, findRoot, findNode, type Stack, type StackNode, type RuntimeName, type LoadStackOptions } from './stack.ts'
-export { splitSlots, formatRanges, SLOT_COUNT, type SlotRange } from './layout.ts'
+export { splitSlots, countSlots, formatRanges, SLOT_COUNT, type SlotRange } from './layout.ts'
 export { connectNode, connectAll, connectCluster, describeConnectError, parseInfo, type ConnectOptions } from './redis.ts'
 export { parseClusterNodes, type ClusterNodeEntry } from './cluster-nodes.ts'
 export { waitFor, type WaitForOptions } from './wait.ts'

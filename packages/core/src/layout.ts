@@ -20,6 +20,11 @@ export function splitSlots(masters: number): SlotRange[] {
   return ranges
 }
 
+/** How many slots the ranges hold. */
+export function countSlots(ranges: readonly SlotRange[]): number {
+  return ranges.reduce((n, r) => n + r.end - r.start + 1, 0)
+}
+
 export function formatRanges(ranges: readonly SlotRange[]): string {
   return ranges.map((r) => (r.start === r.end ? `${r.start}` : `${r.start}-${r.end}`)).join(',')
 }

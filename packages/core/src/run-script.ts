@@ -58,14 +58,13 @@ const EXIT_HELP = 'exit codes: 0 ok, 1 failed, 2 usage, 75 busy or temporary (re
 export async function runScript<F extends Record<string, FlagSpec>, R>(options: RunScriptOptions<F, R>): Promise<void> {
   const flags = { ...options.flags, ...COMMON_FLAGS } as Record<string, FlagSpec>
   let lock: Lock | undefined
-  let quiet = false
   try {
     const { values: args, positionals } = parseFlags(flags, options)
     if (args.help) {
       process.stdout.write(helpText(options, flags))
       return
     }
-    quiet = Boolean(args.quiet || args.json)
+    const quiet = Boolean(args.quiet || args.json)
     const stack = loadStack()
     const notice = (line: string) => void (args.quiet || process.stderr.write(`${options.name}: note: ${line}\n`))
     stack.notices.forEach(notice)

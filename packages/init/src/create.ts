@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { CheckFailedError, SLOT_COUNT, formatRanges, parseClusterNodes, waitFor, type ClusterNodeEntry, type Stack, type StackNode } from '@redis-cluster/core'
+import { CheckFailedError, SLOT_COUNT, countSlots, formatRanges, parseClusterNodes, waitFor, type ClusterNodeEntry, type Stack, type StackNode } from '@redis-cluster/core'
 import type { Runtime } from '@redis-cluster/compose'
 
 export interface CreateClusterResult {
@@ -78,7 +78,7 @@ export async function createCluster(stack: Stack, runtime: Runtime, clients: rea
         for (const { id, node } of unknownOwners) {
           for (let slot = node.slots!.start; slot <= node.slots!.end; slot++) pipeline.call('CLUSTER', 'SETSLOT', slot, 'NODE', id)
         }
-        await throwFirstError(await pipeline.exec())
+        throwFirstError(await pipeline.exec())
       }
       const master = v.node.role === 'replica' ? byIndex(v.node.masterIndex!) : undefined
       if (master && v.myself.masterId !== master.id) {
@@ -101,14 +101,14 @@ async function readViews(stack: Stack, clients: readonly Redis[]): Promise<NodeV
   )
 }
 
-async function throwFirstError(results: [Error | null, unknown][] | null): Promise<void> {
+function throwFirstError(results: [Error | null, unknown][] | null): void {
   const failed = results?.find(([error]) => error)
   if (failed) throw failed[0]
 }
 
 /** Every slot assigned and every node known by every node: a cluster exists, whatever its current roles. */
 function isFormed(stack: Stack, views: readonly NodeView[]): boolean {
-  const covered = views.reduce((n, v) => n + v.myself.slots.reduce((s, r) => s + r.end - r.start + 1, 0), 0)
+  const covered = views.reduce((n, v) => n + countSlots(v.myself.slots), 0)
   return covered === SLOT_COUNT && views.every((v) => v.entries.filter((e) => !e.flags.includes('handshake')).length >= stack.nodes.length)
 }
 

@@ -23,8 +23,9 @@ export async function checkHealth(stack: Stack, clients: readonly Redis[]): Prom
       return { info: { ...parseInfo(cluster as string), ...parseInfo(replication) }, view: parseClusterNodes(nodes as string) }
     }),
   )
-  const selves = new Map(reads.map(({ view }) => view.find((e) => e.myself)!).map((e) => [e.id, e]))
-  const names = new Map(stack.nodes.map((node, i) => [reads[i]!.view.find((e) => e.myself)!.id, node.name]))
+  const myselves = reads.map(({ view }) => view.find((e) => e.myself)!)
+  const selves = new Map(myselves.map((e) => [e.id, e]))
+  const names = new Map(stack.nodes.map((node, i) => [myselves[i]!.id, node.name]))
   const problems = stack.nodes.flatMap((node, i) => [
     ...nodeProblems(stack, node, reads[i]!.info),
     ...viewProblems(node, reads[i]!.view, selves, names),

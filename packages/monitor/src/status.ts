@@ -1,4 +1,4 @@
-import { connectNode, formatRanges, parseClusterNodes, parseInfo, type Stack, type StackNode } from '@redis-cluster/core'
+import { connectNode, countSlots, formatRanges, parseClusterNodes, parseInfo, type Stack, type StackNode } from '@redis-cluster/core'
 
 export interface NodeStatus {
   readonly node: string
@@ -50,7 +50,7 @@ async function readNode(stack: Stack, node: StackNode): Promise<NodeStatus & { m
     ])
     const myself = parseClusterNodes(nodesText).find((e) => e.myself)!
     const fields = { ...parseInfo(info), ...parseInfo(clusterInfo) }
-    const slotCount = myself.slots.reduce((n, r) => n + r.end - r.start + 1, 0)
+    const slotCount = countSlots(myself.slots)
     return {
       ...base,
       up: true,
