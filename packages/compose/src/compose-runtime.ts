@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import type { ProcessOutput } from 'zx'
 import { dirname, join } from 'node:path'
-import { CheckFailedError, ConfigError, SLOT_COUNT, TemporaryError, connectNode, loadZx, parseInfo, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
+import { CheckFailedError, ConfigError, SLOT_COUNT, TemporaryError, connectNode, loadZx, parseInfo, runRedisCli, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
 import type { NodeState, Runtime, StartResult, StopResult } from './runtime.ts'
 import { assertEngine, containerLogs, findCompose, inspectContainer, lastLine, listProjectContainers, type ProjectContainer } from './_docker.ts'
 import { composeProfiles, preflightCompose, publishBusPorts } from './_compose-preflight.ts'
@@ -73,14 +73,11 @@ export const composeRuntime: Runtime = {
   },
 
   async redisCli(stack, args) {
-  const { $ } = await loadZx()
     const containers = await listProjectContainers(stack)
     const node = stack.nodes.find((n) => serviceContainer(containers, n.name)?.state === 'running')
     if (!node) throw new TemporaryError(`no node container of project ${stack.projectName} is running`, 'start the stack with `pnpm run up`')
-    const id = serviceContainer(containers, node.name)!.id
     // `-e REDISCLI_AUTH` without a value: docker copies it from our environment, so the password is in no argv.
-    const result = await $({ quiet: true, env: { ...stack.env, REDISCLI_AUTH: stack.password } })`docker exec -e REDISCLI_AUTH ${id} redis-cli -e ${args}`
-    return result.stdout
+    return runRedisCli(stack, args, { prefix: ['docker', 'exec', '-e', 'REDISCLI_AUTH', serviceContainer(containers, node.name)!.id], env: stack.env })
   },
 }
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigError, connectNode, isAlive, loadZx, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
+import { ConfigError, connectNode, isAlive, runRedisCli, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
 import type { NodeState, Runtime, StartResult, StopResult } from './runtime.ts'
 import { findPortOwner, isPortFree } from './_ports.ts'
 
@@ -70,11 +70,7 @@ export const localRuntime: Runtime = {
     }
   },
 
-  async redisCli(stack, args) {
-    const { $ } = await loadZx()
-    const result = await $({ env: { ...process.env, REDISCLI_AUTH: stack.password }, quiet: true })`redis-cli -e ${args}`
-    return result.stdout
-  },
+  redisCli: (stack, args) => runRedisCli(stack, args),
 }
 
 const logFile = (node: StackNode) => join(node.dataDir, 'redis.log')

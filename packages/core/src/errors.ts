@@ -39,9 +39,14 @@ export class CheckFailedError extends RcError {
   override readonly exitCode = 1
 }
 
+/** Stopped by Ctrl-C or SIGTERM before it finished: exit 130, as a shell reports SIGINT. */
+export class InterruptedError extends RcError {
+  override readonly exitCode = 130
+}
+
 /** A bug or an unexpected state of ours: exit 1. */
 export class InternalError extends RcError {
   override readonly exitCode = 1
 }
 
-export const EXIT_CODES = { ok: 0, failed: 1, usage: 2, busy: 75, config: 78 } as const
+export const EXIT_CODES = { ok: 0, failed: 1, usage: 2, busy: 75, config: 78, interrupted: 130 } as const

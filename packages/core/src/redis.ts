@@ -1,23 +1,53 @@
-import { Redis, Cluster } from 'ioredis'
-import { ConfigError, TemporaryError } from './errors.ts'
+import { Redis, Cluster, type Command, type RedisOptions } from 'ioredis'
+import { describeRedisError, type ErrorSubject } from './redis-errors.ts'
 import type { Stack, StackNode } from './stack.ts'
 
 export interface ConnectOptions {
   /** How long to wait for the TCP connection and AUTH. */
   connectTimeoutMs?: number
+  /** How long any one command may wait for its reply (a paused node accepts TCP and never answers). */
+  commandTimeoutMs?: number
+}
+
+export const CONNECT_TIMEOUT_MS = 2000
+export const COMMAND_TIMEOUT_MS = 5000
+
+/**
+ * An ioredis client that knows which node it talks to: every command it
+ * sends has a deadline, and a failed command rejects with the typed error of
+ * describeRedisError naming the node and the command, never a bare ReplyError.
+ */
+export class NodeClient extends Redis {
+  constructor(
+    readonly subject: ErrorSubject,
+    options: RedisOptions,
+  ) {
+    super(options)
+  }
+
+  override sendCommand(command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
+    // Typed at the source: callers that pass a callback (ioredis' own AUTH on
+    // connect) never see the returned promise, so wrapping that would leak.
+    const reject = command.reject
+    command.reject = (error: Error) => reject(describeRedisError(this.subject, error, command.name))
+    return super.sendCommand(command, stream)
+  }
 }
 
 /**
  * A connection to one node that fails fast: no reconnect loop, no offline
- * queue, one try per command. The caller owns it and must `disconnect()` it.
+ * queue, one try per command, a deadline on connect, AUTH and every command.
+ * The caller owns it and must `disconnect()` it.
  */
-export async function connectNode(stack: Stack, node: StackNode, { connectTimeoutMs = 2000 }: ConnectOptions = {}): Promise<Redis> {
-  const client = new Redis({
+export async function connectNode(stack: Stack, node: StackNode, options: ConnectOptions = {}): Promise<NodeClient> {
+  const { connectTimeoutMs = CONNECT_TIMEOUT_MS, commandTimeoutMs = COMMAND_TIMEOUT_MS } = options
+  const client = new NodeClient(node, {
     host: node.host,
     port: node.port,
     password: stack.password,
     lazyConnect: true,
     connectTimeout: connectTimeoutMs,
+    commandTimeout: commandTimeoutMs,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: false,
@@ -34,31 +64,19 @@ export async function connectNode(stack: Stack, node: StackNode, { connectTimeou
     return client
   } catch (error) {
     client.disconnect()
-    throw describeConnectError(node, cause ?? (error as Error))
+    throw describeRedisError(node, cause ?? error)
   }
-}
-
-/** Maps ioredis/socket errors to the one line a user needs. */
-export function describeConnectError(node: StackNode, error: Error): Error {
-  const where = `${node.name} (${node.host}:${node.port})`
-  const message = error.message
-  if (/WRONGPASS|invalid password|NOAUTH/i.test(message)) {
-    return new ConfigError(`${where} rejects the password in the secret file`, 'the node runs with another password: restore the old secret, or stop the node and start it again')
-  }
-  if (/ECONNREFUSED/.test(message)) return new TemporaryError(`${where} is not running (connection refused)`, 'start the stack with `pnpm run up`')
-  if (/ETIMEDOUT|timeout/i.test(message)) return new TemporaryError(`${where} did not answer in time`, 'check that the node is not paused or overloaded')
-  return new TemporaryError(`${where}: ${message}`)
 }
 
 /** Connects to every node at once; returns clients in node order, or throws the first failure after closing the rest. */
-export async function connectAll(stack: Stack, nodes: readonly StackNode[] = stack.nodes, options?: ConnectOptions): Promise<Redis[]> {
+export async function connectAll(stack: Stack, nodes: readonly StackNode[] = stack.nodes, options?: ConnectOptions): Promise<NodeClient[]> {
   const results = await Promise.allSettled(nodes.map((node) => connectNode(stack, node, options)))
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
   if (failed) {
     for (const r of results) if (r.status === 'fulfilled') r.value.disconnect()
     throw failed.reason
   }
-  return results.map((r) => (r as PromiseFulfilledResult<Redis>).value)
+  return results.map((r) => (r as PromiseFulfilledResult<NodeClient>).value)
 }
 
 /**
@@ -75,7 +93,7 @@ export function connectCluster(stack: Stack): Cluster {
     stack.nodes.map((n) => ({ host: n.host, port: n.port })),
     {
       natMap,
-      redisOptions: { password: stack.password, connectTimeout: 2000, maxRetriesPerRequest: 1, disconnectTimeout: 50 },
+      redisOptions: { password: stack.password, connectTimeout: CONNECT_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, disconnectTimeout: 50 },
       clusterRetryStrategy: (times) => (times > 3 ? null : 100 * times),
       slotsRefreshTimeout: 2000,
       enableOfflineQueue: true,

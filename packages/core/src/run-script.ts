@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util'
-import { join } from 'node:path'
-import { RcError, UsageError } from './errors.ts'
+import { RcError, TemporaryError, UsageError } from './errors.ts'
 import { loadStack, type Stack } from './stack.ts'
-import { takeLock, type Lock } from './lock.ts'
+import { takeStackLock } from './lock.ts'
+import { withRunContext } from './run-context.ts'
+import { guardRun, untilStopped } from './_run-guard.ts'
 import { loadZx } from './zx.ts'
 
 export interface FlagSpec {
@@ -20,6 +21,8 @@ export interface ScriptContext<F> {
   progress: (line: string) => void
   /** Something the user should know even with --json (not with --quiet): stderr. */
   notice: (line: string) => void
+  /** Aborted when the run must stop: its deadline passed, Ctrl-C, or a preempting `down`. Core's waits already obey it. */
+  signal: AbortSignal
 }
 
 export interface RunScriptOptions<F extends Record<string, FlagSpec>, R> {
@@ -28,8 +31,12 @@ export interface RunScriptOptions<F extends Record<string, FlagSpec>, R> {
   flags?: F
   /** Accept arguments after the flags (or after `--`); this names them in --help. */
   positionals?: string
-  /** Take this run lock for the whole run (cron commands). */
-  lock?: string
+  /**
+   * Take the stack lock for the whole run: every command that changes the
+   * stack does; a second one exits 75 at once, naming the holder. `preempt`
+   * (down) asks a holder to stop and waits for it instead.
+   */
+  lock?: true | 'preempt'
   run: (context: ScriptContext<FlagValues<F>>) => Promise<R>
   /** Human rendering of the result; JSON is the result itself. */
   render?: (result: R) => string
@@ -57,7 +64,8 @@ const EXIT_HELP = 'exit codes: 0 ok, 1 failed, 2 usage, 75 busy or temporary (re
  */
 export async function runScript<F extends Record<string, FlagSpec>, R>(options: RunScriptOptions<F, R>): Promise<void> {
   const flags = { ...options.flags, ...COMMON_FLAGS } as Record<string, FlagSpec>
-  let lock: Lock | undefined
+  const stop = new AbortController()
+  const cleanups: (() => void)[] = []
   try {
     const { values: args, positionals } = parseFlags(flags, options)
     if (args.help) {
@@ -68,9 +76,12 @@ export async function runScript<F extends Record<string, FlagSpec>, R>(options: 
     const stack = loadStack()
     const notice = (line: string) => void (args.quiet || process.stderr.write(`${options.name}: note: ${line}\n`))
     stack.notices.forEach(notice)
-    if (options.lock) lock = takeLock(join(stack.dataDir, 'locks'), options.lock)
+    cleanups.push(guardRun(stop, { name: options.name, timeoutMs: stack.timeoutMs, watchAncestors: Boolean(options.lock) }))
+    if (options.lock) cleanups.push((await lockStack(stack, options.name, options.lock, stop)).release)
     const progress = (line: string) => void (quiet || process.stderr.write(`${line}\n`))
-    const result = await options.run({ stack, args: args as FlagValues<F>, positionals, progress, notice })
+    const context = { stack, args: args as FlagValues<F>, positionals, progress, notice, signal: stop.signal }
+    const run = withRunContext({ deadline: Date.now() + stack.timeoutMs, signal: stop.signal }, () => options.run(context))
+    const result = await untilStopped(run, stop.signal)
     if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     else if (!args.quiet && options.render) process.stdout.write(`${options.render(result)}\n`)
     process.exitCode = options.exitCode?.(result) ?? 0
@@ -78,8 +89,20 @@ export async function runScript<F extends Record<string, FlagSpec>, R>(options: 
     process.stderr.write(await describeError(options.name, error))
     process.exitCode = error instanceof RcError ? error.exitCode : 1
   } finally {
-    lock?.release()
+    for (const cleanup of cleanups.reverse()) cleanup()
+    // A socket or child left open by a stopped run must not keep the process
+    // alive (a cron job that never ends); a clean run exits before this fires.
+    setTimeout(() => process.exit(), 2000).unref()
   }
+}
+
+/** The stack's one lock; its key names the stack (local data dir and compose project). */
+function lockStack(stack: Stack, command: string, mode: true | 'preempt', stop: AbortController) {
+  return takeStackLock(`${stack.dataDir}\0${stack.projectName}`, {
+    command,
+    preempt: mode === 'preempt',
+    onPreempted: (by) => stop.abort(new TemporaryError(`stopped: \`${by.command}\` (pid ${by.pid}) took over the stack`, 'nothing is wrong with the stack; run the command again when that one finished')),
+  })
 }
 
 function parseFlags(flags: Record<string, FlagSpec>, { name, positionals }: { name: string; positionals?: string }) {

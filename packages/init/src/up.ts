@@ -1,12 +1,14 @@
-import { connectAll, type Stack } from '@redis-cluster/core'
+import { connectAll, waitForHealthy, type Stack } from '@redis-cluster/core'
 import type { Runtime } from '@redis-cluster/compose'
 import { createCluster, type CreateClusterResult } from './create.ts'
-import { waitForHealthy } from './health.ts'
 
 export interface FormClusterResult extends CreateClusterResult {
   readonly healthy: true
   readonly nodes: number
   readonly elapsedMs: number
+  /** How the layout differs from the spec's (after a failover), and the commands that restore it. */
+  readonly drift: readonly string[]
+  readonly restore: readonly string[]
 }
 
 /** Forms the cluster if needed and waits for full health; the nodes must already be running. */
@@ -15,8 +17,8 @@ export async function formCluster(stack: Stack, runtime: Runtime): Promise<FormC
   const clients = await connectAll(stack)
   try {
     const result = await createCluster(stack, runtime, clients)
-    await waitForHealthy(stack, clients)
-    return { ...result, healthy: true, nodes: stack.nodes.length, elapsedMs: Math.round(performance.now() - started) }
+    const { drift, restore } = await waitForHealthy(stack, clients)
+    return { ...result, healthy: true, nodes: stack.nodes.length, elapsedMs: Math.round(performance.now() - started), drift, restore }
   } finally {
     for (const client of clients) client.disconnect()
   }

@@ -1,6 +1,7 @@
-import { formatBytes, renderTable } from '@redis-cluster/core'
+import { describeDrift, formatBytes, renderTable } from '@redis-cluster/core'
 import type { ClusterStatus } from './status.ts'
 
+/** The table, then one verdict line, then each problem (or the layout drift and how to restore it). */
 export function renderStatus(status: ClusterStatus): string {
   const header = ['NODE', 'PORT', 'ROLE', 'MASTER', 'SLOTS', 'KEYS', 'MEMORY', 'CLIENTS', 'LINK', 'STATE']
   const rows = status.nodes.map((n) =>
@@ -8,5 +9,6 @@ export function renderStatus(status: ClusterStatus): string {
       ? [n.node, `${n.port}`, n.role, n.master ?? '-', n.slots || '-', `${n.keys}`, formatBytes(n.memoryBytes ?? 0), `${n.clients}`, n.link ?? '-', n.clusterState ?? '-']
       : [n.node, `${n.port}`, 'down', '-', '-', '-', '-', '-', '-', n.error ?? 'unreachable'],
   )
-  return `${renderTable([header, ...rows])}\n${status.ok ? 'cluster ok' : 'cluster NOT healthy'}`
+  const verdict = status.ok ? ['cluster ok'] : [`cluster NOT healthy (${status.problems.length} problem${status.problems.length === 1 ? '' : 's'}):`, ...status.problems.map((p) => `  - ${p}`)]
+  return [renderTable([header, ...rows]), ...verdict, ...(describeDrift(status) ?? [])].join('\n')
 }

@@ -1,4 +1,4 @@
-import { connectNode, countSlots, formatRanges, parseClusterNodes, parseInfo, type Stack, type StackNode } from '@redis-cluster/core'
+import { answered, assessHealth, countSlots, formatRanges, readNodes, type NodeReading, type Stack } from '@redis-cluster/core'
 
 export interface NodeStatus {
   readonly node: string
@@ -16,56 +16,52 @@ export interface NodeStatus {
   /** replica: master_link_status; master: how many replicas are online. */
   readonly link?: string
   readonly clusterState?: string
+  /** Why a node that is not up did not answer. */
   readonly error?: string
 }
 
 export interface ClusterStatus {
+  /** The one health verdict (core's assessHealth), the same `up` waits for. */
   readonly ok: boolean
+  readonly problems: readonly string[]
+  readonly drift: readonly string[]
+  readonly restore: readonly string[]
   readonly nodes: readonly NodeStatus[]
 }
 
-/** One row per node, read directly from each node; a node that does not answer is a row too, not an error. */
+/**
+ * One row per node, read directly from each node; a node that does not
+ * answer (down, paused, refusing) is a row saying why, not an error. A node
+ * refusing our password is a configuration error (exit 78): the rows would
+ * only repeat it.
+ */
 export async function getStatus(stack: Stack): Promise<ClusterStatus> {
-  const raw = await Promise.all(stack.nodes.map((node) => readNode(stack, node)))
-  const nameById = new Map(raw.flatMap((r) => (r.id ? [[r.id, r.node] as const] : [])))
-  const nodes = raw.map(({ masterId, ...row }) => (masterId ? { ...row, master: nameById.get(masterId) ?? masterId.slice(0, 8) } : row))
-  const ok = nodes.every((n) => n.up && n.clusterState === 'ok' && (n.role !== 'replica' || n.link === 'up'))
-  return { ok, nodes }
+  const readings = await readNodes(stack)
+  const refused = readings.find((r) => !answered(r) && r.error.exitCode === 78)
+  if (refused && !answered(refused)) throw refused.error
+  const { healthy, problems, drift, restore } = assessHealth(stack, readings)
+  return { ok: healthy, problems, drift, restore, nodes: readings.map((r) => toRow(r, readings)) }
 }
 
-async function readNode(stack: Stack, node: StackNode): Promise<NodeStatus & { masterId?: string }> {
-  const base = { node: node.name, port: node.port }
-  let client
-  try {
-    client = await connectNode(stack, node, { connectTimeoutMs: 1000 })
-  } catch (error) {
-    return { ...base, up: false, role: 'down', error: (error as Error).message }
-  }
-  try {
-    const [nodesText, clusterInfo, info, keys] = await Promise.all([
-      client.cluster('NODES') as Promise<string>,
-      client.cluster('INFO') as Promise<string>,
-      client.info(),
-      client.dbsize(),
-    ])
-    const myself = parseClusterNodes(nodesText).find((e) => e.myself)!
-    const fields = { ...parseInfo(info), ...parseInfo(clusterInfo) }
-    const slotCount = countSlots(myself.slots)
-    return {
-      ...base,
-      up: true,
-      role: myself.role,
-      id: myself.id,
-      masterId: myself.masterId,
-      slots: formatRanges(myself.slots),
-      slotCount,
-      keys,
-      memoryBytes: Number(fields.used_memory),
-      clients: Number(fields.connected_clients),
-      link: myself.role === 'replica' ? fields.master_link_status : `${fields.connected_slaves} replica(s)`,
-      clusterState: fields.cluster_state,
-    }
-  } finally {
-    client.disconnect()
+function toRow(reading: NodeReading, all: readonly NodeReading[]): NodeStatus {
+  const base = { node: reading.node.name, port: reading.node.port }
+  if (!answered(reading)) return { ...base, up: false, role: 'down', error: reading.error.message.replace(/^\S+ \([^)]*\) /, '') }
+  const { myself, info, id, keys } = reading
+  const master = myself.masterId && all.find((r) => answered(r) && r.id === myself.masterId)
+  return {
+    ...base,
+    up: true,
+    role: myself.role,
+    id,
+    ...(myself.masterId ? { master: master ? master.node.name : myself.masterId.slice(0, 8) } : {}),
+    slots: formatRanges(myself.slots),
+    slotCount: countSlots(myself.slots),
+    keys,
+    memoryBytes: Number(info.used_memory),
+    clients: Number(info.connected_clients),
+    link: myself.role === 'replica' ? info.master_link_status : `${info.connected_slaves} replica(s)`,
+    clusterState: info.cluster_state,
   }
 }
+
+

@@ -1,0 +1,56 @@
+import { readFileSync } from 'node:fs'
+import { InterruptedError, TemporaryError } from './errors.ts'
+import { isAlive } from './lock.ts'
+
+/** Grace after the run's deadline for waits, which stop at the deadline with a precise message, before the run is cut off. */
+const DEADLINE_GRACE_MS = 2000
+
+/**
+ * Arms what may stop a run: its overall deadline, Ctrl-C/SIGTERM, and (for
+ * runs that change the stack) the death of the commands that started it.
+ * A `pnpm run up` whose pnpm is killed leaves its node child running; an
+ * orphaned run must not go on changing the cluster behind the user's back.
+ * Returns the disarm function.
+ */
+export function guardRun(stop: AbortController, { name, timeoutMs, watchAncestors }: { name: string; timeoutMs: number; watchAncestors: boolean }): () => void {
+  const timer = setTimeout(
+    () => stop.abort(new TemporaryError(`${name} did not finish within ${timeoutMs / 1000}s (RC_TIMEOUT_MS)`, 'find what is stuck with `pnpm status`, or raise RC_TIMEOUT_MS')),
+    timeoutMs + DEADLINE_GRACE_MS,
+  ).unref()
+  const onSignal = (signal: NodeJS.Signals) =>
+    stop.abort(new InterruptedError(`stopped by ${signal === 'SIGINT' ? 'Ctrl-C' : signal}`, 'run the command again: it finishes what was started'))
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const ancestors = watchAncestors ? [process.ppid, parentOf(process.ppid)].filter((pid): pid is number => pid !== undefined && pid > 1) : []
+  const watcher = ancestors.length
+    ? setInterval(() => {
+        const gone = process.ppid !== ancestors[0] ? ancestors[0] : ancestors.find((pid) => !isAlive(pid))
+        if (gone !== undefined) stop.abort(new InterruptedError(`stopped: the command that started this run (pid ${gone}) is gone`))
+      }, 500).unref()
+    : undefined
+  return () => {
+    clearTimeout(timer)
+    clearInterval(watcher)
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+  } catch {
+    return undefined
+  }
+}
+
+/** Resolves as `work` does, or rejects with the stop's reason as soon as the run is stopped. */
+export function untilStopped<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}

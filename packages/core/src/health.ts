@@ -1,0 +1,191 @@
+import { RcError, TemporaryError } from './errors.ts'
+import { SLOT_COUNT, formatRanges } from './layout.ts'
+import { parseClusterNodes, type ClusterNodeEntry } from './cluster-nodes.ts'
+import { connectNode, parseInfo, type NodeClient } from './redis.ts'
+import { describeRedisError } from './redis-errors.ts'
+import type { Stack, StackNode } from './stack.ts'
+import { waitFor } from './wait.ts'
+
+/** What one node said about itself and the cluster, or why it said nothing. */
+export type NodeReading = NodeAnswer | NodeSilence
+
+export interface NodeAnswer {
+  readonly node: StackNode
+  readonly id: string
+  /** Its CLUSTER NODES view; `myself` is its own entry. */
+  readonly entries: readonly ClusterNodeEntry[]
+  readonly myself: ClusterNodeEntry
+  /** INFO (default sections) merged with CLUSTER INFO. */
+  readonly info: Readonly<Record<string, string>>
+  readonly keys: number
+}
+
+export interface NodeSilence {
+  readonly node: StackNode
+  readonly error: RcError
+}
+
+export const answered = (reading: NodeReading): reading is NodeAnswer => !('error' in reading)
+
+/**
+ * Reads every node in parallel: CLUSTER NODES, CLUSTER INFO, INFO, DBSIZE.
+ * Uses the given clients (a wait polls with the same connections) or opens
+ * its own; every call has a deadline, and a node that does not answer is a
+ * reading with its typed error, never a hang or a throw.
+ */
+export async function readNodes(stack: Stack, clients?: readonly NodeClient[]): Promise<NodeReading[]> {
+  return Promise.all(
+    stack.nodes.map(async (node, i): Promise<NodeReading> => {
+      let client = clients?.[i]
+      try {
+        client ??= await connectNode(stack, node, { connectTimeoutMs: 1000, commandTimeoutMs: 2000 })
+        const [nodesText, clusterInfo, info, keys] = await Promise.all([client.cluster('NODES'), client.cluster('INFO'), client.info(), client.dbsize()])
+        const entries = parseClusterNodes(nodesText as string)
+        const myself = entries.find((e) => e.myself)!
+        return { node, id: myself.id, entries, myself, info: { ...parseInfo(info), ...parseInfo(clusterInfo as string) }, keys }
+      } catch (error) {
+        return { node, error: describeRedisError(node, error) }
+      } finally {
+        if (!clients) client?.disconnect()
+      }
+    }),
+  )
+}
+
+export interface HealthReport {
+  /** The one definition of healthy, used by `up`, `status` and every later command. */
+  readonly healthy: boolean
+  /** One line per problem, naming the node: "redis-node-4: master_link_status:down". */
+  readonly problems: readonly string[]
+  /** How the current layout differs from the spec's (healthy after a failover, but said); empty when it matches. */
+  readonly drift: readonly string[]
+  /** Commands that put the spec's layout back, one per swapped pair. */
+  readonly restore: readonly string[]
+}
+
+/** A replica this far behind its master (bytes) is not caught up; a live writer keeps every replica a little behind. */
+export const REPLICA_MAX_BEHIND_BYTES = 1024 * 1024
+
+/**
+ * Healthy means: every node answers; each sees cluster_state:ok, all 16384
+ * slots ok and every node; every node is a master owning slots or a replica
+ * of one (an interrupted creation leaves slotless masters); every master
+ * owning slots has a replica online and caught up, and every replica's link
+ * is up with no sync running; every node's view of every other node (role,
+ * master, slots, no fail/handshake) agrees with that node's view of itself;
+ * no node failed its last RDB save, AOF write or AOF rewrite (then it refuses
+ * writes with MISCONF, or will lose them). Which node is master of which
+ * pair does not matter here: a failover leaves a healthy cluster, and the
+ * drift from the spec's layout is reported apart.
+ */
+export function assessHealth(stack: Stack, readings: readonly NodeReading[]): HealthReport {
+  const answers = readings.filter(answered)
+  const silent = readings.filter((r): r is NodeSilence => !answered(r))
+  const problems = silent.map((r) => r.error.message)
+  // A silent node's id is unknown; others still list it, by the address it had.
+  const silentPorts = new Set(silent.map((r) => r.node.port))
+  const selves = new Map(answers.map((a) => [a.id, a.myself]))
+  const names = new Map(answers.map((a) => [a.id, a.node.name]))
+  const nameOf = (entry: ClusterNodeEntry) => names.get(entry.id) ?? `${entry.host}:${entry.port}`
+  for (const answer of answers) {
+    const say = (what: string) => problems.push(`${answer.node.name}: ${what}`)
+    nodeProblems(stack, answer).forEach(say)
+    for (const entry of answer.entries) {
+      const self = selves.get(entry.id)
+      if (entry.unhealthy) say(`sees ${nameOf(entry)} as ${entry.flags.filter((f) => f !== 'myself').join(',')}`)
+      else if (!self && !silentPorts.has(entry.port)) say(`knows ${nameOf(entry)}, which is not a node of this stack`)
+      else if (self && (entry.role !== self.role || entry.masterId !== self.masterId)) say(`still sees ${nameOf(entry)} as ${entry.role}`)
+      else if (self && formatRanges(entry.slots) !== formatRanges(self.slots)) say(`has a stale slot map for ${nameOf(entry)}`)
+    }
+    const { myself } = answer
+    if (myself.role === 'master' && myself.slots.length === 0) say('is a master without slots: it should replicate a master (an interrupted creation? run `pnpm run up`)')
+    if (myself.role === 'master' && myself.slots.length > 0) {
+      const online = replicaLinks(answer).filter((r) => r.state === 'online')
+      if (online.length === 0) say(`master of ${formatRanges(myself.slots)} has no replica online: losing it loses those slots`)
+      const offset = Number(answer.info.master_repl_offset)
+      for (const r of online) if (offset - r.offset > REPLICA_MAX_BEHIND_BYTES) say(`replica ${r.address} is ${offset - r.offset} bytes behind`)
+    }
+  }
+  const { drift, restore } = layoutDrift(stack, answers)
+  return { healthy: problems.length === 0, problems, drift, restore }
+}
+
+function nodeProblems(stack: Stack, { info }: NodeAnswer): string[] {
+  const problems: string[] = []
+  if (info.loading === '1') problems.push('is loading its dataset')
+  if (info.cluster_state !== 'ok') problems.push(`cluster_state:${info.cluster_state}`)
+  if (Number(info.cluster_slots_ok) !== SLOT_COUNT) problems.push(`cluster_slots_ok:${info.cluster_slots_ok}/${SLOT_COUNT}`)
+  if (Number(info.cluster_known_nodes) < stack.nodes.length) problems.push(`knows ${info.cluster_known_nodes} of ${stack.nodes.length} nodes`)
+  if (info.role === 'slave') {
+    if (info.master_link_status !== 'up') problems.push(`master_link_status:${info.master_link_status}`)
+    else if (info.master_sync_in_progress !== '0') problems.push('initial sync in progress')
+  }
+  for (const field of ['rdb_last_bgsave_status', 'aof_last_write_status', 'aof_last_bgrewrite_status']) {
+    if (info[field] !== undefined && info[field] !== 'ok') problems.push(`cannot persist: ${field}:${info[field]} (disk full or data dir not writable? see its log)`)
+  }
+  return problems
+}
+
+/** The master's INFO replication lines `slaveN:ip=..,port=..,state=online,offset=..,lag=..`. */
+function replicaLinks({ info }: NodeAnswer): { address: string; state: string; offset: number }[] {
+  return Array.from({ length: Number(info.connected_slaves ?? 0) }, (_, i) => {
+    const fields = Object.fromEntries((info[`slave${i}`] ?? '').split(',').map((kv) => kv.split('=')))
+    return { address: `${fields.ip}:${fields.port}`, state: fields.state ?? 'unknown', offset: Number(fields.offset) }
+  })
+}
+
+/**
+ * How the layout differs from the spec's (master i owns the i-th range, node
+ * i+m replicates it). A pair whose replica took over its master's range is
+ * put back by a manual CLUSTER FAILOVER on the spec master (now the replica).
+ */
+function layoutDrift(stack: Stack, answers: readonly NodeAnswer[]): { drift: string[]; restore: string[] } {
+  const byIndex = new Map(answers.map((a) => [a.node.index, a]))
+  const drift: string[] = []
+  const restore: string[] = []
+  for (const master of stack.nodes.filter((n) => n.role === 'master')) {
+    const replica = stack.nodes.find((n) => n.masterIndex === master.index)
+    const [m, r] = [byIndex.get(master.index), replica && byIndex.get(replica.index)]
+    if (!m || !r || !master.slots) continue
+    const range = formatRanges([master.slots])
+    if (formatRanges(m.myself.slots) === range && r.myself.masterId === m.id) continue
+    if (formatRanges(r.myself.slots) === range && m.myself.masterId === r.id) {
+      drift.push(`${r.node.name} is master of ${range} in place of ${master.name}`)
+      restore.push(`pnpm cli -- -h ${m.myself.host} -p ${master.port} cluster failover`)
+    } else {
+      drift.push(`${master.name}/${r.node.name} do not hold ${range} as the spec's master/replica pair`)
+    }
+  }
+  return { drift, restore }
+}
+
+/**
+ * Polls readNodes + assessHealth with the given connections until healthy;
+ * a node refusing our password ends the wait at once. On timeout the error
+ * names each node that is not ready and why.
+ */
+export async function waitForHealthy(stack: Stack, clients: readonly NodeClient[], { timeoutMs = stack.timeoutMs }: { timeoutMs?: number } = {}): Promise<HealthReport> {
+  let report: HealthReport | undefined
+  await waitFor(
+    async () => {
+      const readings = await readNodes(stack, clients)
+      const fatal = readings.find((r): r is NodeSilence => !answered(r) && !(r.error instanceof TemporaryError))
+      if (fatal) throw fatal.error
+      report = assessHealth(stack, readings)
+      return report.healthy || summarize(report.problems)
+    },
+    { timeoutMs, intervalMs: 25, what: 'a healthy cluster', hint: 'run `pnpm status` to see each node, and `pnpm logs` for their logs' },
+  )
+  return report!
+}
+
+/** The first problems and how many more: a timeout message stays one readable line. */
+export function summarize(problems: readonly string[], shown = 3): string {
+  return problems.slice(0, shown).join('; ') + (problems.length > shown ? `; and ${problems.length - shown} more` : '')
+}
+
+/** One line when a failover moved masters away from the spec's layout, with the commands that move them back. */
+export function describeDrift({ drift, restore }: Pick<HealthReport, 'drift' | 'restore'>): string | undefined {
+  if (drift.length === 0) return undefined
+  return `layout differs from the spec: ${drift.join('; ')}${restore.length ? `; restore with: ${restore.join(' && ')}` : ''}`
+}

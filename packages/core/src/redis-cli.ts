@@ -1,0 +1,33 @@
+import { CheckFailedError, TemporaryError } from './errors.ts'
+import { describeRedisError } from './redis-errors.ts'
+import { currentRun } from './run-context.ts'
+import type { Stack } from './stack.ts'
+import { loadZx } from './zx.ts'
+
+/**
+ * Runs `redis-cli -e ARGS`, after `prefix` (e.g. `docker exec -e REDISCLI_AUTH ID`
+ * to run it inside a node container): the password goes in REDISCLI_AUTH,
+ * never argv; the run's deadline and Ctrl-C stop it (a paused node keeps
+ * redis-cli waiting forever); and its failures become the same typed errors
+ * as ours, so a wrong password exits 78 with a fix, not redis-cli's raw text.
+ */
+export async function runRedisCli(stack: Stack, args: readonly string[], { prefix = [], env = process.env }: { prefix?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const { $ } = await loadZx()
+  const run = currentRun()
+  const timeout = Math.max(1, (run?.deadline ?? Date.now() + stack.timeoutMs) - Date.now())
+  const out = await $({ env: { ...env, REDISCLI_AUTH: stack.password }, quiet: true, nothrow: true, timeout, ...(run ? { signal: run.signal } : {}) })`${prefix} redis-cli -e ${args}`
+  if (out.exitCode === 0) return out.stdout
+  const subject = { name: 'redis-cli', host: flagValue(args, '-h') ?? '127.0.0.1', port: Number(flagValue(args, '-p') ?? 6379) }
+  if (out.signal) throw run?.signal.aborted ? run.signal.reason : new TemporaryError(`${subject.name} did not finish within ${(timeout / 1000).toFixed(1)}s (is the node paused?)`, 'check the node with `pnpm status`')
+  const text = `${out.stderr}\n${out.stdout}`.trim()
+  const line = text.split('\n').find((l) => /WRONGPASS|NOAUTH|Could not connect|refused|timed out|LOADING|MISCONF|CLUSTERDOWN|TRYAGAIN/i.test(l)) ?? text.split('\n').at(-1) ?? ''
+  if (/Could not connect|Connection refused/i.test(line)) throw describeRedisError(subject, Object.assign(new Error(line), { code: 'ECONNREFUSED' }))
+  const error = describeRedisError(subject, new Error(line.replace(/^(\(error\) |AUTH failed: )/, '')))
+  if (error instanceof TemporaryError && !/timed out|LOADING|CLUSTERDOWN|TRYAGAIN/i.test(line)) throw new CheckFailedError(`redis-cli failed (exit ${out.exitCode}): ${line || 'no output'}`)
+  throw error
+}
+
+function flagValue(args: readonly string[], flag: string): string | undefined {
+  const at = args.indexOf(flag)
+  return at >= 0 ? args[at + 1] : undefined
+}
