@@ -1,5 +1,6 @@
 import { Redis, Cluster, type Command, type RedisOptions } from 'ioredis'
 import { describeRedisError, type ErrorSubject } from './redis-errors.ts'
+import { currentRun } from './run-context.ts'
 import type { Stack, StackNode } from './stack.ts'
 
 export interface ConnectOptions {
@@ -40,14 +41,22 @@ export class NodeClient extends Redis {
  * The caller owns it and must `disconnect()` it.
  */
 export async function connectNode(stack: Stack, node: StackNode, options: ConnectOptions = {}): Promise<NodeClient> {
-  const { connectTimeoutMs = CONNECT_TIMEOUT_MS, commandTimeoutMs = COMMAND_TIMEOUT_MS } = options
+  // Inside a run, no single step may outlast the run's deadline.
+  const remaining = Math.max(1, (currentRun()?.deadline ?? Infinity) - Date.now())
+  const connectTimeoutMs = Math.min(options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, remaining)
+  const commandTimeoutMs = Math.min(options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS, remaining)
   const client = new NodeClient(node, {
     host: node.host,
     port: node.port,
     password: stack.password,
     lazyConnect: true,
     connectTimeout: connectTimeoutMs,
-    commandTimeout: commandTimeoutMs,
+    // AUTH is a command: until connected it gets the connect budget (a paused
+    // node accepts TCP, then never answers AUTH).
+    commandTimeout: connectTimeoutMs,
+    // No INFO-based ready check: it waits, unbounded, while a node loads its
+    // data; a loading node answers LOADING, which we report as such.
+    enableReadyCheck: false,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: false,
@@ -61,6 +70,10 @@ export async function connectNode(stack: Stack, node: StackNode, options: Connec
   client.on('error', (error: Error) => (cause ??= error))
   try {
     await client.connect()
+    // Without the ready check, connect() resolves before AUTH's reply: PING
+    // waits for it (a wrong password or a timeout then lands in `cause`).
+    await client.ping()
+    client.options.commandTimeout = commandTimeoutMs
     return client
   } catch (error) {
     client.disconnect()
