@@ -71,8 +71,12 @@ export async function connectNode(stack: Stack, node: StackNode, options: Connec
   try {
     await client.connect()
     // Without the ready check, connect() resolves before AUTH's reply: PING
-    // waits for it (a wrong password or a timeout then lands in `cause`).
-    await client.ping()
+    // waits for it (a wrong password or a timeout then lands in `cause`). A
+    // node that cannot persist refuses PING with MISCONF, yet it answers:
+    // health reads why from its INFO.
+    await client.ping().catch((error: Error) => {
+      if (!/MISCONF/.test(error.message)) throw error
+    })
     client.options.commandTimeout = commandTimeoutMs
     return client
   } catch (error) {

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { connectAll, connectNode, type NodeClient } from '@redis-cluster/core'
+import { execFileSync } from 'node:child_process'
+import { connectAll, connectNode, parseInfo, type NodeClient } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
 import { createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
 
@@ -58,6 +59,27 @@ describe('status', () => {
     expect(wrong.exitCode).toBe(78)
     expect(wrong.stderr).toMatch(/rejects the password in the secret file\n {2}fix: /)
     expect(wrong.stdout).toBe('')
+  })
+
+  it('is not healthy when a node cannot persist (its data dir immutable), and names it', async () => {
+    const stack = test.load()
+    const node = stack.nodes[3]!
+    const client = await connectNode(stack, node)
+    extra.push(client)
+    const saved = async () => parseInfo(await client.info('persistence'))
+    execFileSync('chattr', ['+i', node.dataDir])
+    try {
+      await client.bgsave()
+      await expect.poll(async () => (await saved()).rdb_last_bgsave_status, { timeout: 10_000 }).toBe('err')
+      const result = await runCli('monitor/status', ['--json'], test.env)
+      expect(result.exitCode).toBe(1)
+      expect(JSON.parse(result.stdout).problems).toContainEqual(expect.stringMatching(/^redis-node-3: cannot persist: rdb_last_bgsave_status:err/))
+    } finally {
+      execFileSync('chattr', ['-i', node.dataDir])
+    }
+    await client.bgsave()
+    await expect.poll(async () => (await saved()).rdb_last_bgsave_status, { timeout: 10_000 }).toBe('ok')
+    expect((await runCli('monitor/status', ['-q'], test.env)).exitCode).toBe(0)
   })
 
   it('prints a table, and exits 1 naming a node that is down', async () => {
