@@ -136,6 +136,9 @@ export function readSettings(fileEnv: Readonly<Record<string, string>>, processE
   }
   const v = values as Values
   const notices = unknownNames(fileEnv, processEnv)
+  for (const name of ['RC_ROOT', 'RC_ENV_FILE'] as const) {
+    if (fileEnv[name]) notices.push(`${name} in .env has no effect (it says where .env is): set it in the environment`)
+  }
   if (v.COMPOSE_PROJECT_NAME && v.RC_PROJECT && v.COMPOSE_PROJECT_NAME !== v.RC_PROJECT) {
     problems.push(`COMPOSE_PROJECT_NAME='${v.COMPOSE_PROJECT_NAME}' and RC_PROJECT='${v.RC_PROJECT}' disagree (RC_PROJECT is its old name)`)
   } else if (fileEnv.RC_PROJECT && !merged.COMPOSE_PROJECT_NAME) {

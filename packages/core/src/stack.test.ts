@@ -115,6 +115,8 @@ describe('loadStack()', () => {
         "RC_RUNTIME='bogus': expected one of auto, compose, local, external",
     )
     expect(error.exitCode).toBe(78)
+    expect(error.hint).toBe(`edit ${envFile} or ${join(root, 'compose/docker-compose.yml')}`)
+    expect(catchError(() => loadStack({ cwd: root, env: { RC_RUNTIME: 'cloud' } })).hint).toMatch(/\(RC_RUNTIME set in the environment, which wins over \.env\)$/)
   })
 
   it('does not report a bad port twice (variable and node), and checks what the compose file hands on', () => {
@@ -139,6 +141,9 @@ describe('loadStack()', () => {
       'REDIS1_PROT is not a setting; did you mean REDIS1_PORT?',
       'RC_RUNTME is not a setting; did you mean RC_RUNTIME?',
       'RC_SOMETHING_ELSE is not a setting (see .env.example for the list)',
+    ])
+    expect(loadStack({ cwd: scratch({ dotenv: 'RC_ENV_FILE=other.env\n' }), env: {} }).notices).toEqual([
+      'RC_ENV_FILE in .env has no effect (it says where .env is): set it in the environment',
     ])
   })
 

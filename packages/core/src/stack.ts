@@ -134,7 +134,9 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
   if ('problem' in secret) problems.push(secret.problem)
 
   if (problems.length > 0 || 'problem' in secret) {
-    const fix = 'problem' in secret && problems.length === 1 ? secret.hint : `edit ${envFile} or ${composeFile}`
+    const fromEnv = [...invalid].filter((name) => name in processEnv)
+    const inEnv = fromEnv.length > 0 ? ` (${fromEnv.join(', ')} set in the environment, which wins over .env)` : ''
+    const fix = 'problem' in secret && problems.length === 1 ? secret.hint : `edit ${envFile} or ${composeFile}${inEnv}`
     throw new ConfigError(problems.length === 1 ? problems[0]! : `invalid configuration: ${problems.join('; ')}`, fix)
   }
   return deepFreeze({
