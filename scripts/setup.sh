@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian + Node 20 machine (as root) to a healthy cluster:
 # installs redis-server/redis-tools and pnpm if missing, the workspace's packages,
-# creates the password secret, then runs `pnpm run up` and `pnpm status`.
-# Flags: --no-up   install and create the secret only.
+# creates .env and the password secret, then runs `pnpm run up` and `pnpm status`.
+# Idempotent: what exists is kept. Flags: --no-up   install and create .env and the secret only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +25,27 @@ if ! command -v pnpm >/dev/null || [ "$(pnpm --version | cut -d. -f1)" != 10 ]; 
 fi
 
 pnpm install --frozen-lockfile --reporter=silent
+
+# .env is the configuration of the toolkit and of plain docker-compose, which reads it
+# through compose/.env (a committed symlink to ../.env; compose reads .env from the
+# compose file's folder): both must name the same project, or `docker-compose -f
+# compose/docker-compose.yml ps` shows an empty project called `compose`.
+if [ ! -e .env ]; then
+  cp .env.example .env
+  echo "setup: created .env from .env.example" >&2
+fi
+if ! grep -Eq '^[[:space:]]*(export[[:space:]]+)?COMPOSE_PROJECT_NAME[[:space:]]*=' .env; then
+  # An .env older than COMPOSE_PROJECT_NAME: keep the project the toolkit used (RC_PROJECT, its old name).
+  project=$(sed -nE 's/^[[:space:]]*(export[[:space:]]+)?RC_PROJECT[[:space:]]*=[[:space:]]*//p' .env | tail -n 1)
+  printf '\n# Added by setup: the compose project, for the toolkit and plain docker-compose.\nCOMPOSE_PROJECT_NAME=%s\n' "${project:-redis-cluster}" >> .env
+  echo "setup: added COMPOSE_PROJECT_NAME=${project:-redis-cluster} to .env" >&2
+fi
+# A checkout without symlink support (core.symlinks=false) has a file holding the target instead.
+if [ ! -L compose/.env ] && { [ ! -e compose/.env ] || [ "$(cat compose/.env)" = "../.env" ]; }; then
+  rm -f compose/.env && ln -s ../.env compose/.env
+elif [ "$(readlink compose/.env)" != "../.env" ]; then
+  echo "setup: warning: compose/.env is not the link to ../.env: plain docker-compose reads it instead of .env" >&2
+fi
 
 if [ ! -s secrets/redis_password.txt ]; then
   mkdir -p secrets && chmod 700 secrets

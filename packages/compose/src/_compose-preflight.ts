@@ -39,7 +39,7 @@ export async function preflightCompose(stack: Stack, runningNodes: readonly Stac
 }
 
 /** RC_PUBLISH_BUS_PORTS=1: also publish the cluster-bus ports (docker-compose.bus-ports.yml). */
-export const publishBusPorts = (stack: Stack) => /^(1|true|yes)$/i.test(stack.env.RC_PUBLISH_BUS_PORTS ?? '')
+export const publishBusPorts = (stack: Stack) => stack.publishBusPorts
 
 /** Why uid/gid 999 cannot read the file (mode bits; ACLs are not looked at), or undefined if it can. */
 function unreadableByContainer(file: string): string | undefined {

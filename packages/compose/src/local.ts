@@ -122,7 +122,7 @@ function spawnNode(stack: Stack, node: StackNode): ChildProcess {
       `pidfile ${quote(pidFile(node))}`,
       `logfile ${quote(logFile(node))}`,
       `include ${quote(authFile)}`,
-      ...(stack.env.REDIS_CLUSTER_NODE_TIMEOUT ? [`cluster-node-timeout ${Number(stack.env.REDIS_CLUSTER_NODE_TIMEOUT)}`] : []),
+      ...(stack.nodeTimeoutMs === undefined ? [] : [`cluster-node-timeout ${stack.nodeTimeoutMs}`]),
       '',
     ].join('\n'),
   )

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, copyFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -83,9 +83,77 @@ describe('loadStack()', () => {
     const root = scratch({ dotenv: 'REDIS0_PORT=abc\nREDIS2_PORT=6380\nRC_RUNTIME=cloud\n' })
     const error = catchError(() => loadStack({ cwd: root, env: {} }))
     expect(error).toBeInstanceOf(ConfigError)
-    expect(error.message).toMatch(/redis-node-0\.environment\.REDIS_PORT/)
+    expect(error.message).toMatch(/REDIS0_PORT='abc' is not a port/)
     expect(error.message).toMatch(/port 6380 is used by both redis-node-1 and redis-node-2/)
     expect(error.message).toMatch(/RC_RUNTIME/)
+  })
+
+  it('names the variable, its value and what is allowed', () => {
+    const cases: [string, string][] = [
+      ['REDIS1_PORT=abc', "REDIS1_PORT='abc' is not a port (an integer 1-65535)"],
+      ['REDIS1_PORT=0x7125', "REDIS1_PORT='0x7125' is not a port (an integer 1-65535)"],
+      ['REDIS1_BUS_PORT=70000', "REDIS1_BUS_PORT='70000' is not a port (an integer 1-65535)"],
+      ['RC_RUNTIME=bogus', "RC_RUNTIME='bogus': expected one of auto, compose, local, external"],
+      ['RC_TIMEOUT_MS=-5', "RC_TIMEOUT_MS='-5' is not a duration (a whole number of milliseconds, at least 1)"],
+      ['REDIS_CLUSTER_NODE_TIMEOUT=2s', "REDIS_CLUSTER_NODE_TIMEOUT='2s' is not a duration (a whole number of milliseconds, at least 1)"],
+      ['COMPOSE_PROJECT_NAME=My Stack', "COMPOSE_PROJECT_NAME='My Stack' is not a compose project name (lowercase letters, digits, - and _)"],
+    ]
+    for (const [line, message] of cases) {
+      const error = catchError(() => loadStack({ cwd: scratch({ dotenv: `${line}\n` }), env: {} }))
+      expect(error, line).toBeInstanceOf(ConfigError)
+      expect(error.message, line).toBe(message)
+    }
+  })
+
+  it('reports malformed .env lines with file:line, with every other problem in one error', () => {
+    const root = scratch({ dotenv: '# ports\nREDIS1_PORT 7001\nREDIS-2_PORT=7002\nexport REDIS3_PORT=7003\nNOTE="two\nlines"\n\nRC_RUNTIME=bogus\n' })
+    const error = catchError(() => loadStack({ cwd: root, env: {} }))
+    const envFile = join(root, '.env')
+    expect(error.message).toBe(
+      `invalid configuration: ${envFile}:2: 'REDIS1_PORT 7001' is not NAME=value; ` +
+        `${envFile}:3: 'REDIS-2_PORT' is not a variable name (letters, digits and _, not starting with a digit); ` +
+        "RC_RUNTIME='bogus': expected one of auto, compose, local, external",
+    )
+    expect(error.exitCode).toBe(78)
+    expect(error.hint).toBe(`edit ${envFile} or ${join(root, 'compose/docker-compose.yml')}`)
+    expect(catchError(() => loadStack({ cwd: root, env: { RC_RUNTIME: 'cloud' } })).hint).toMatch(/\(RC_RUNTIME set in the environment, which wins over \.env\)$/)
+  })
+
+  it('does not report a bad port twice (variable and node), and checks what the compose file hands on', () => {
+    const error = catchError(() => loadStack({ cwd: scratch({ dotenv: 'REDIS1_PORT=abc\n' }), env: {} }))
+    expect(error.message).not.toMatch(/redis-node-1/)
+    const root = scratch()
+    const file = join(root, 'compose/docker-compose.yml')
+    writeFileSync(file, readFileSync(file, 'utf8').replace('REDIS_PORT: ${REDIS2_PORT:-6381}', 'REDIS_PORT: 6381x'))
+    expect(catchError(() => loadStack({ cwd: root, env: {} })).message).toBe("redis-node-2: REDIS_PORT='6381x' is not a port (an integer 1-65535)")
+  })
+
+  it('types the node timeout: a number, or undefined for redis.conf\'s', () => {
+    expect(loadStack({ cwd: scratch({ dotenv: 'REDIS_CLUSTER_NODE_TIMEOUT=1000\n' }), env: {} }).nodeTimeoutMs).toBe(1000)
+    expect(loadStack({ cwd: scratch({ dotenv: 'REDIS_CLUSTER_NODE_TIMEOUT=\n' }), env: {} }).nodeTimeoutMs).toBeUndefined()
+  })
+
+  it('warns about an unknown RC_* name in .env or the environment, naming the closest known one', () => {
+    const stack = loadStack({ cwd: scratch({ dotenv: 'RC_TIMOUT_MS=3000\nREDIS1_PROT=7001\n' }), env: { RC_RUNTME: 'local', RC_SOMETHING_ELSE: '1', REDIS_URL: 'x' } })
+    expect(stack.timeoutMs).toBe(60_000)
+    expect(stack.notices).toEqual([
+      'RC_TIMOUT_MS is not a setting; did you mean RC_TIMEOUT_MS?',
+      'REDIS1_PROT is not a setting; did you mean REDIS1_PORT?',
+      'RC_RUNTME is not a setting; did you mean RC_RUNTIME?',
+      'RC_SOMETHING_ELSE is not a setting (see .env.example for the list)',
+    ])
+    expect(loadStack({ cwd: scratch({ dotenv: 'RC_ENV_FILE=other.env\n' }), env: {} }).notices).toEqual([
+      'RC_ENV_FILE in .env has no effect (it says where .env is): set it in the environment',
+    ])
+  })
+
+  it('takes the project name from COMPOSE_PROJECT_NAME, as docker-compose does (RC_PROJECT is its old name)', () => {
+    expect(loadStack({ cwd: scratch(), env: {} }).projectName).toBe('redis-cluster')
+    expect(loadStack({ cwd: scratch({ dotenv: 'COMPOSE_PROJECT_NAME=ops\n' }), env: {} }).projectName).toBe('ops')
+    const old = loadStack({ cwd: scratch({ dotenv: 'RC_PROJECT=old\n' }), env: {} })
+    expect(old.projectName).toBe('old')
+    expect(old.notices).toEqual([expect.stringMatching(/^RC_PROJECT is the old name of COMPOSE_PROJECT_NAME: rename it/)])
+    expect(() => loadStack({ cwd: scratch({ dotenv: 'RC_PROJECT=old\n' }), env: { COMPOSE_PROJECT_NAME: 'new' } })).toThrow(/COMPOSE_PROJECT_NAME='new' and RC_PROJECT='old' disagree/)
   })
 
   it('reports a broken compose file', () => {

@@ -1,14 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { parse as parseDotenv } from 'dotenv'
 import { parse as parseYaml } from 'yaml'
 import * as z from 'zod/mini'
 import { ConfigError, UsageError } from './errors.ts'
 import { interpolateDeep } from './_interpolate.ts'
 import { splitSlots, type SlotRange } from './layout.ts'
 import { readSecret } from './_secret.ts'
+import { readEnvFile } from './_env-file.ts'
+import { DEFAULTS, checkPort, readSettings, type RuntimeName } from './settings.ts'
 
-export type RuntimeName = 'auto' | 'compose' | 'local' | 'external'
+export type { RuntimeName }
 
 export interface StackNode {
   readonly index: number
@@ -36,6 +37,7 @@ export interface Stack {
   readonly confFile: string
   readonly secretFile: string
   readonly dataDir: string
+  /** The compose project: COMPOSE_PROJECT_NAME (old name RC_PROJECT), default `redis-cluster`. */
   readonly projectName: string
   readonly runtime: RuntimeName
   readonly password: string
@@ -45,6 +47,10 @@ export interface Stack {
   /** Things the user should know that are not errors (e.g. a trimmed secret). */
   readonly notices: readonly string[]
   readonly timeoutMs: number
+  /** REDIS_CLUSTER_NODE_TIMEOUT (ms): overrides redis.conf's cluster-node-timeout when set. */
+  readonly nodeTimeoutMs: number | undefined
+  /** RC_PUBLISH_BUS_PORTS: compose also publishes the cluster-bus ports. */
+  readonly publishBusPorts: boolean
 }
 
 export interface LoadStackOptions {
@@ -53,15 +59,9 @@ export interface LoadStackOptions {
 }
 
 const NODE_SERVICE = /^redis-node-(\d+)$/
-const port = z.coerce.number().check(z.int(), z.minimum(1), z.maximum(65535))
 const nodeService = z.object({
-  environment: z.object({ REDIS_PORT: port, REDIS_BUS_PORT: port }),
+  environment: z.object({ REDIS_PORT: z.unknown(), REDIS_BUS_PORT: z.unknown() }),
   networks: z.optional(z.record(z.string(), z.nullish(z.object({ ipv4_address: z.optional(z.string()) })))),
-})
-const rcEnv = z.object({
-  RC_RUNTIME: z._default(z.enum(['auto', 'compose', 'local', 'external']), 'auto'),
-  RC_PROJECT: z._default(z.string().check(z.regex(/^[a-z0-9][a-z0-9_-]*$/, 'lowercase letters, digits, - and _')), 'redis-cluster'),
-  RC_TIMEOUT_MS: z._default(z.coerce.number().check(z.int(), z.positive()), 60_000),
 })
 
 /** Walks up from `cwd` to the directory holding `compose/docker-compose.yml`. */
@@ -77,19 +77,19 @@ export function findRoot(cwd: string): string {
 /**
  * Reads `.env`, the compose file and the password secret into one validated,
  * frozen Stack. Process environment overrides `.env`, as dotenv users expect.
- * Every problem is collected first and reported in one ConfigError.
+ * Every variable is checked against the one schema (settings.ts); every
+ * problem is collected first and reported in one ConfigError.
  */
 export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackOptions = {}): Stack {
-  const root = env.RC_ROOT ? resolve(env.RC_ROOT) : findRoot(cwd)
-  const envFile = resolve(root, env.RC_ENV_FILE ?? '.env')
-  const fileEnv = existsSync(envFile) ? parseDotenv(readFileSync(envFile)) : {}
-  const merged = { ...fileEnv, ...definedOnly(env) }
-  const composeFile = resolve(root, merged.RC_COMPOSE_FILE ?? 'compose/docker-compose.yml')
+  const processEnv = definedOnly(env)
+  const root = processEnv.RC_ROOT ? resolve(processEnv.RC_ROOT) : findRoot(cwd)
+  const envFile = resolve(root, processEnv.RC_ENV_FILE || DEFAULTS.RC_ENV_FILE)
+  const dotenv = readEnvFile(envFile)
+  const merged = { ...dotenv.values, ...processEnv }
+  const { settings, problems: settingProblems, invalid, notices } = readSettings(dotenv.values, processEnv)
+  const problems = [...dotenv.problems, ...settingProblems]
+  const composeFile = resolve(root, settings.composeFile)
   const compose = readCompose(composeFile, merged)
-  const problems: string[] = []
-
-  const settings = rcEnv.safeParse(merged)
-  if (!settings.success) problems.push(...settings.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`))
 
   const services = Object.entries(compose.services ?? {})
     .map(([name, service]) => ({ name, index: Number(NODE_SERVICE.exec(name)?.[1]), service }))
@@ -100,7 +100,7 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
   }
   const masters = services.length / 2
   const ranges = splitSlots(Math.max(1, Math.floor(masters)))
-  const dataDir = resolve(root, merged.RC_DATA_DIR ?? '.data')
+  const dataDir = resolve(root, settings.dataDir)
   const nodes: StackNode[] = []
   for (const { name, index, service } of services) {
     const parsed = nodeService.safeParse(service)
@@ -108,13 +108,17 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
       problems.push(...parsed.error.issues.map((i) => `${name}.${i.path.join('.')}: ${i.message}`))
       continue
     }
-    const { REDIS_PORT, REDIS_BUS_PORT } = parsed.data.environment
+    const ports = nodePorts(name, index, parsed.data.environment, invalid)
+    if ('problems' in ports) {
+      problems.push(...ports.problems)
+      continue
+    }
     const isMaster = index < masters
     nodes.push({
       index,
       name,
-      port: REDIS_PORT,
-      busPort: REDIS_BUS_PORT,
+      port: ports.port,
+      busPort: ports.busPort,
       host: '127.0.0.1',
       clusterIp: Object.values(parsed.data.networks ?? {})[0]?.ipv4_address,
       role: isMaster ? 'master' : 'replica',
@@ -129,25 +133,43 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
   const secret = readSecret(secretFile)
   if ('problem' in secret) problems.push(secret.problem)
 
-  if (problems.length > 0 || !settings.success || 'problem' in secret) {
-    const fix = 'problem' in secret && problems.length === 1 ? secret.hint : `edit ${envFile} or ${composeFile}`
+  if (problems.length > 0 || 'problem' in secret) {
+    const fromEnv = [...invalid].filter((name) => name in processEnv)
+    const inEnv = fromEnv.length > 0 ? ` (${fromEnv.join(', ')} set in the environment, which wins over .env)` : ''
+    const fix = 'problem' in secret && problems.length === 1 ? secret.hint : `edit ${envFile} or ${composeFile}${inEnv}`
     throw new ConfigError(problems.length === 1 ? problems[0]! : `invalid configuration: ${problems.join('; ')}`, fix)
   }
   return deepFreeze({
     root,
     composeFile,
     envFile,
-    confFile: resolve(root, merged.RC_CONF_FILE ?? 'conf/redis.conf'),
+    confFile: resolve(root, settings.confFile),
     secretFile,
     dataDir,
-    projectName: settings.data.RC_PROJECT,
-    runtime: settings.data.RC_RUNTIME,
+    projectName: settings.projectName,
+    runtime: settings.runtime,
     password: secret.password,
     nodes,
     env: merged,
-    notices: secret.notice ? [secret.notice] : [],
-    timeoutMs: settings.data.RC_TIMEOUT_MS,
+    notices: [...notices, ...(secret.notice ? [secret.notice] : [])],
+    timeoutMs: settings.timeoutMs,
+    nodeTimeoutMs: settings.nodeTimeoutMs,
+    publishBusPorts: settings.publishBusPorts,
   })
+}
+
+/**
+ * A node's ports as the compose file hands them on (`REDIS_PORT: ${REDIS0_PORT:-6379}`),
+ * checked like the variables; a bad REDISn_PORT already reported is not reported twice.
+ */
+function nodePorts(name: string, index: number, environment: { REDIS_PORT: unknown; REDIS_BUS_PORT: unknown }, invalid: ReadonlySet<string>): { port: number; busPort: number } | { problems: string[] } {
+  const port = checkPort(`${name}: REDIS_PORT`, environment.REDIS_PORT)
+  const busPort = checkPort(`${name}: REDIS_BUS_PORT`, environment.REDIS_BUS_PORT)
+  if ('port' in port && 'port' in busPort) return { port: port.port, busPort: busPort.port }
+  const problems: string[] = []
+  if ('problem' in port && !invalid.has(`REDIS${index}_PORT`)) problems.push(port.problem)
+  if ('problem' in busPort && !invalid.has(`REDIS${index}_BUS_PORT`)) problems.push(busPort.problem)
+  return { problems }
 }
 
 interface ComposeFile {

@@ -31,6 +31,8 @@ export async function createTestStack({ secret, env = {} }: CreateTestStackOptio
   const password = secret ?? randomBytes(12).toString('hex')
   const secretFile = join(dir, 'redis_password.txt')
   writeFileSync(secretFile, password, { mode: 0o600 })
+  // An .env of its own (empty), so compose is always given --env-file and never reads compose/.env (the checkout's .env).
+  writeFileSync(join(dir, '.env'), '')
   const ports = await allocatePorts(6)
   const stackEnv: Record<string, string> = {
     RC_ROOT: REPO_ROOT,
