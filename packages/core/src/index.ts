@@ -3,6 +3,7 @@ export { loadStack, findRoot, findNode, type Stack, type StackNode, type Runtime
 export { splitSlots, countSlots, formatRanges, SLOT_COUNT, type SlotRange } from './layout.ts'
 export { connectNode, connectAll, connectCluster, describeConnectError, parseInfo, type ConnectOptions } from './redis.ts'
 export { parseClusterNodes, type ClusterNodeEntry } from './cluster-nodes.ts'
+export { classifyFormation, type Formation, type FormationState, type FormationView, type FormationStack } from './formation.ts'
 export { waitFor, type WaitForOptions } from './wait.ts'
 export { takeLock, isAlive, type Lock } from './lock.ts'
 export { runScript, describeError, type FlagSpec, type RunScriptOptions, type ScriptContext, type FlagValues } from './run-script.ts'
