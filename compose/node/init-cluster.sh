@@ -187,7 +187,7 @@ while [ "$i" -lt "$n" ]; do
   i=$((i + 1))
 done
 if [ "$formed" = 1 ]; then
-  log "cluster already formed ($n nodes, $SLOTS slots, every master with a replica): nothing to do"
+  log "cluster already exists ($n nodes, every slot owned once, every master with a replica): nothing to do"
   exit 0
 fi
 

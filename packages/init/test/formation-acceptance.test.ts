@@ -28,7 +28,7 @@ interface Case {
   readonly name: string
   readonly setup?: (side: Side) => Promise<void>
   readonly outcome: Outcome
-  /** Each node's own entry afterwards (see layoutOf); refused and existing: the layout before. */
+  /** Each node's own entry afterwards (see layoutOf). Refused and existing states must also be left exactly as they were. */
   readonly layout?: readonly string[]
   /** What both must name when they refuse. */
   readonly problem?: RegExp
@@ -40,7 +40,9 @@ const SWAPPED = ['replica of 3', 'master 5461-10922', 'master 10923-16383', 'mas
 const RANGES = [[0, 5460], [5461, 10922], [10923, 16383]] as const
 
 const addSlots = (side: Side, node: number, [start, end]: readonly [number, number]) => side.clients[node]!.cluster('ADDSLOTSRANGE', start, end)
-const setEpochs = (side: Side) => Promise.all(side.clients.map((c, i) => c.cluster('SET-CONFIG-EPOCH', i + 1)))
+async function setEpochs(side: Side): Promise<void> {
+  await Promise.all(side.clients.map((c, i) => c.cluster('SET-CONFIG-EPOCH', i + 1)))
+}
 
 /** Every pair meets, and the test waits until every node knows every other (the old, too weak "formed"). */
 async function meetAll(side: Side): Promise<void> {
@@ -75,11 +77,28 @@ const CASES: readonly Case[] = [
         { timeoutMs: 20_000, what: 'node 3 to be node 0\'s linked replica' },
       )
       await side.clients[3]!.cluster('FAILOVER')
-      await waitFor(async () => (layoutOf(side, await readViews(side)).join() === SWAPPED.join() ? true : `not swapped yet: ${layoutOf(side, await readViews(side)).join('; ')}`), { timeoutMs: 20_000, what: 'the failover' })
+      await waitFor(async () => layoutOf(await readViews(side)).join() === SWAPPED.join() || 'not swapped yet', { timeoutMs: 20_000, what: 'the failover' })
       await waitForFormed(side)
     },
     outcome: 'existing',
     layout: SWAPPED,
+  },
+  {
+    name: 'a formed cluster after a deliberate reshard (100 slots from node 2 to node 0)',
+    setup: async (side) => {
+      await formWithToolkit(side)
+      const [from, to] = [side.stack.nodes[2]!, side.stack.nodes[0]!]
+      const [v0, , v2] = await readViews(side)
+      const args = ['--cluster', 'reshard', `127.0.0.1:${to.port}`, '--cluster-from', v2!.myself.id, '--cluster-to', v0!.myself.id, '--cluster-slots', '100', '--cluster-yes']
+      // redis-cli checks that every node agrees before it moves anything: retry until gossip has settled.
+      await waitFor(async () => {
+        const { code, output } = await run('redis-cli', args, { REDISCLI_AUTH: side.test.password })
+        return code === 0 || `reshard from ${from.name}: ${output.slice(-200)}`
+      }, { timeoutMs: 30_000, intervalMs: 500, what: 'redis-cli --cluster reshard' })
+      await waitForFormed(side)
+    },
+    outcome: 'existing',
+    layout: ['master 0-5460,10923-11022', 'master 5461-10922', 'master 11023-16383', ...SPEC.slice(3)],
   },
   {
     name: 'all slots assigned and all nodes met, no replica (an `up` killed before REPLICATE)',
@@ -109,7 +128,7 @@ const CASES: readonly Case[] = [
     outcome: 'completed',
     layout: SPEC,
   },
-  { name: "a node owning another master's range", setup: (side) => addSlots(side, 1, RANGES[0]).then(), outcome: 'refused', problem: /node-1 .*owns slots 0-5460, not its pair's range 5461-10922/ },
+  { name: "a node owning another master's range", setup: async (side) => void (await addSlots(side, 1, RANGES[0])), outcome: 'refused', problem: /node-1 .*owns slots 0-5460, not its pair's range 5461-10922/ },
   {
     name: 'a sub-range',
     setup: async (side) => {
@@ -161,7 +180,7 @@ async function readViews(side: Pick<Side, 'clients'>): Promise<FormationView[]> 
 }
 
 /** Each node's own entry: "master 0-5460", "master", "replica of 0" (by node index). */
-function layoutOf(side: Side, views: readonly FormationView[]): string[] {
+function layoutOf(views: readonly FormationView[]): string[] {
   const index = new Map(views.map((v, i) => [v.myself.id, i]))
   return views.map(({ myself }) => (myself.role === 'replica' ? `replica of ${index.get(myself.masterId!) ?? myself.masterId}` : `master ${formatRanges(myself.slots)}`.trim()))
 }
@@ -170,7 +189,7 @@ function layoutOf(side: Side, views: readonly FormationView[]): string[] {
 async function snapshot(side: Side) {
   const views = await readViews(side)
   const index = new Map(views.map((v, i) => [v.myself.id, i]))
-  return { layout: layoutOf(side, views), knows: views.map((v) => v.entries.filter((e) => !e.flags.includes('handshake')).map((e) => index.get(e.id) ?? `${e.host}:${e.port}`).sort()) }
+  return { layout: layoutOf(views), knows: views.map((v) => v.entries.filter((e) => !e.flags.includes('handshake')).map((e) => index.get(e.id) ?? `${e.host}:${e.port}`).sort()) }
 }
 
 async function waitForFormed(side: Side): Promise<void> {
@@ -186,30 +205,32 @@ async function runToolkit(side: Side): Promise<{ outcome: Outcome; output: strin
   }
 }
 
-/** Runs the init container's script on the host against the side's nodes. */
-function runInitScript(side: Side): Promise<{ outcome: Outcome; output: string }> {
-  const env = {
-    PATH: process.env.PATH,
-    REDIS_NODES: side.stack.nodes.map((n) => `127.0.0.1:${n.port}:${n.busPort}`).join(' '),
-    REDIS_PASSWORD_SECRET: side.stack.secretFile,
-    INIT_TIMEOUT_S: '30',
-    TMPDIR: side.test.dir,
-  }
+/** Runs a command with only PATH and `env`; stdout and stderr together. */
+function run(command: string, args: readonly string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', [join(REPO_ROOT, 'compose/node/init-cluster.sh')], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(command, args, { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', (d) => (output += d))
     child.stderr.on('data', (d) => (output += d))
     child.on('error', reject)
-    child.on('close', (code) => {
-      const said = (text: string) => code === 0 && output.includes(text)
-      if (code === 1) resolve({ outcome: 'refused', output })
-      else if (said('creating the cluster')) resolve({ outcome: 'created', output })
-      else if (said('finishing a partially formed cluster')) resolve({ outcome: 'completed', output })
-      else if (said('cluster already formed')) resolve({ outcome: 'existing', output })
-      else reject(new Error(`init-cluster.sh exited with ${code}: ${output}`))
-    })
+    child.on('close', (code) => resolve({ code, output }))
   })
+}
+
+/** Runs the init container's script on the host against the side's nodes. */
+async function runInitScript(side: Side): Promise<{ outcome: Outcome; output: string }> {
+  const { code, output } = await run('sh', [join(REPO_ROOT, 'compose/node/init-cluster.sh')], {
+    REDIS_NODES: side.stack.nodes.map((n) => `127.0.0.1:${n.port}:${n.busPort}`).join(' '),
+    REDIS_PASSWORD_SECRET: side.stack.secretFile,
+    INIT_TIMEOUT_S: '30',
+    TMPDIR: side.test.dir,
+  })
+  const said = (text: string) => code === 0 && output.includes(text)
+  if (code === 1) return { outcome: 'refused', output }
+  if (said('creating the cluster')) return { outcome: 'created', output }
+  if (said('finishing a partially formed cluster')) return { outcome: 'completed', output }
+  if (said('cluster already exists')) return { outcome: 'existing', output }
+  throw new Error(`init-cluster.sh exited with ${code}: ${output}`)
 }
 
 describe('the formation acceptance table: createCluster and init-cluster.sh agree', () => {
@@ -250,8 +271,8 @@ describe('the formation acceptance table: createCluster and init-cluster.sh agre
         await Promise.all([waitForFormed(toolkit), waitForFormed(script)])
       }
       if (c.layout) {
-        expect(layoutOf(toolkit, await readViews(toolkit))).toEqual(c.layout)
-        expect(layoutOf(script, await readViews(script))).toEqual(c.layout)
+        expect(layoutOf(await readViews(toolkit))).toEqual(c.layout)
+        expect(layoutOf(await readViews(script))).toEqual(c.layout)
       }
     })
   }
