@@ -10,12 +10,12 @@
 # forever on an unreachable bus port.
 #
 # What it does with the nodes it finds follows ONE acceptance table, written in
-# packages/core/src/formation.ts and followed by the toolkit's createCluster
-# (packages/init) too: FRESH nodes are formed, a FORMED cluster (every node met, every
-# slot owned once, every master with slots and a replica) is left alone, a PARTIAL one
-# (an interrupted creation, a pair swapped by a failover allowed) is finished through
-# to replicas attached, anything else is REFUSED unchanged.
-# packages/init/test/formation-acceptance.test.ts runs both against the same cases.
+# packages/core/src/formation.ts (rows 1-7 below refer to it) and followed by the
+# toolkit's createCluster (packages/init) too: FRESH nodes are formed, a FORMED cluster
+# (every node met, every slot owned once, every master with slots and a replica) is
+# left alone, a PARTIAL one (an interrupted creation, a pair swapped by a failover
+# allowed) is finished through to replicas attached, anything else is REFUSED
+# unchanged. packages/init/test/formation-acceptance.test.ts runs both against the same cases.
 #
 #   exit 0   created, finished, or already formed (nothing changed)
 #   exit 1   refused: the nodes hold a cluster that does not match the layout (nothing changed)
@@ -143,9 +143,9 @@ END
   i=$((i + 1))
 done
 
-# The acceptance table (packages/core/src/formation.ts), row FORMED: every node knows
-# every other; each slot is owned by exactly one node; every node is a master owning
-# slots or a replica of one; every slot-owning master has a replica.
+# The acceptance table (packages/core/src/formation.ts), row 1 FRESH is set above;
+# row 2 FORMED: every node knows every other; each slot is owned by exactly one node;
+# every node is a master owning slots or a replica of one; every slot-owning master has a replica.
 formed=1
 [ "$fresh" = 0 ] || formed=0
 total=0 starts=" " ends="" owner_ids=" " replicated=" "
@@ -191,9 +191,9 @@ if [ "$formed" = 1 ]; then
   exit 0
 fi
 
-# Row PARTIAL: finished only where every node agrees with the layout, a pair
-# swapped by a failover allowed; anything else (REFUSED) needs a human.
-# Sets owner_I: the member of pair I that owns (or is to own) range I.
+# Rows 3-6 REFUSED (a foreign node; slots other than exactly the pair's range; both
+# members owning it; a replica outside its pair or of a member without slots) need a
+# human; row 7 PARTIAL is finished. Sets owner_I: the member of pair I that owns (or is to own) range I.
 problems="" count=0
 problem() {
   count=$((count + 1))

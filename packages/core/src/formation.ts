@@ -11,22 +11,17 @@ import type { StackNode } from './stack.ts'
  * splitSlots), node i+m replicates node i; "pair i" is {node i, node i+m}. Every rule reads
  * each node's own CLUSTER NODES: its own entry (slots, master) and the ids it knows
  * (entries in handshake do not count: they carry a random id until the handshake ends).
+ * The first row that matches decides; REFUSED names up to 3 problems and changes nothing.
  *
- * | state   | when (checked in this order)                                                   | action                                              | result                    |
- * |---------|--------------------------------------------------------------------------------|-----------------------------------------------------|---------------------------|
- * | FRESH   | every node knows only itself and owns no slots                                 | set config epoch i+1 (where still 0), assign each   | `created`, sh exit 0      |
- * |         |                                                                                | range to its spec master, MEET every pair of nodes, |                           |
- * |         |                                                                                | push the slot map to masters, REPLICATE             |                           |
- * | FORMED  | every node knows every other node; each slot is owned by exactly one node;     | nothing (failover drift and deliberate reshards     | `existing`, sh exit 0     |
- * |         | every node is a master owning >= 1 slot or a replica of such a master; every   | are accepted; whether it is healthy is decided by   |                           |
- * |         | slot-owning master has >= 1 replica                                            | the health check)                                   |                           |
- * | PARTIAL | neither, and every node agrees with the spec, a pair swapped by a failover     | assign each range neither member owns to the spec   | `completed`, sh exit 0    |
- * |         | allowed: (a) it knows no node outside the stack; (b) it owns no slots or       | master, MEET the pairs that do not know each other, |                           |
- * |         | EXACTLY its pair's range (a sub-range is refused: our tools assign a range in  | push the slot map to masters, the member of each    |                           |
- * |         | one ADDSLOTSRANGE); (c) not both members of a pair own the range; (d) it       | pair that does not own the range REPLICATEs the one |                           |
- * |         | replicates nobody, or the other member of its pair, which owns the range       | that does                                           |                           |
- * | REFUSED | anything else                                                                  | nothing changed                                     | CheckFailedError (exit 1),|
- * |         |                                                                                |                                                     | naming up to 3 problems   |
+ * | # | the nodes' own state | state | createCluster | init-cluster.sh |
+ * |---|----------------------|-------|---------------|-----------------|
+ * | 1 | every node knows only itself and owns no slots | FRESH | config epoch i+1 (where still 0), range_i to node i, MEET every pair, push the slot map to masters, node i+m REPLICATEs node i: `created` | same, exit 0 |
+ * | 2 | every node knows every other; each slot is owned by exactly one node; every node is a master owning >= 1 slot or a replica of one; every slot-owning master has >= 1 replica | FORMED | nothing: `existing` (failover drift and deliberate reshards are accepted; whether it is healthy is the health check's call) | exit 0 |
+ * | 3 | a node knows a node outside the stack | REFUSED | CheckFailedError | exit 1 |
+ * | 4 | a node owns slots other than exactly its pair's range (a sub-range too: our tools assign a range in one ADDSLOTSRANGE, so a sub-range was made by hand) | REFUSED | CheckFailedError | exit 1 |
+ * | 5 | both members of a pair own its range | REFUSED | CheckFailedError | exit 1 |
+ * | 6 | a node replicates a node outside its pair, or the other member when that one owns no slots | REFUSED | CheckFailedError | exit 1 |
+ * | 7 | anything else: an interrupted creation, a pair possibly swapped by a failover | PARTIAL | range_i to node i where neither member owns it, MEET the pairs that do not know each other, push the slot map to masters, the member that does not own the range REPLICATEs the one that does: `completed` | same, exit 0 |
  */
 
 /** One node's CLUSTER NODES, parsed by parseClusterNodes, and its own entry in it. */
