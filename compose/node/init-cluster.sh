@@ -7,11 +7,18 @@
 # the first half are masters with even slot ranges (0-5460, 5461-10922, 10923-16383
 # for three), node i+m replicates node i. `redis-cli --cluster create` is not used:
 # it places replicas itself (not node-3 -> node-0), sleeps in 1 s steps and waits
-# forever on an unreachable bus port. The steps are those of the toolkit's
-# createCluster (packages/init), so either may finish what the other began.
+# forever on an unreachable bus port.
 #
-#   exit 0   formed now, or already formed (nothing changed)
-#   exit 1   the nodes hold a cluster that does not match the layout (nothing changed)
+# What it does with the nodes it finds follows ONE acceptance table, written in
+# packages/core/src/formation.ts (rows 1-7 below refer to it) and followed by the
+# toolkit's createCluster (packages/init) too: FRESH nodes are formed, a FORMED cluster
+# (every node met, every slot owned once, every master with slots and a replica) is
+# left alone, a PARTIAL one (an interrupted creation, a pair swapped by a failover
+# allowed) is finished through to replicas attached, anything else is REFUSED
+# unchanged. packages/init/test/formation-acceptance.test.ts runs both against the same cases.
+#
+#   exit 0   created, finished, or already formed (nothing changed)
+#   exit 1   refused: the nodes hold a cluster that does not match the layout (nothing changed)
 #   exit 75  a deadline passed (INIT_TIMEOUT_S, default 60) or a node failed a command
 #   exit 78  configuration: secret, REDIS_NODES
 set -eu
@@ -102,54 +109,130 @@ while [ "$i" -lt "$n" ]; do
 done
 log "all $n nodes answer PING"
 
-# --- 2. what is there already ---------------------------------------------------
-fresh=1 formed=1
+# --- 2. what is there already: each node's own entry and the ids it knows ---------
+# One CLUSTER NODES per node. Sets per node I: role_I, master_I ("-" or an id),
+# epoch_I, slots_I (its own ranges, space-separated, without [migrating] marks),
+# knows_I (" id id ... ", handshake entries left out: they carry a random id) and
+# foreign_I (addresses of known nodes outside REDIS_NODES).
+set -f # a slot field like [5461->-id] must stay a word, not a glob
+fresh=1
 i=0
 while [ "$i" -lt "$n" ]; do
-  info=$(cli "$i" cluster info) || die 75 "node-$i: CLUSTER INFO failed: $info"
-  field "$info" cluster_known_nodes && known=$val
-  field "$info" cluster_slots_assigned && assigned=$val
-  [ "$known" = 1 ] && [ "$assigned" = 0 ] || fresh=0
-  [ "${known:-0}" -ge "$n" ] && [ "$assigned" = "$SLOTS" ] || formed=0
+  getv nm "name_$i"
+  nodes=$(cli "$i" cluster nodes) || die 75 "$nm: CLUSTER NODES failed: $nodes"
+  lines=0 knows=" " foreign=""
+  while read -r nid addr flags master _ _ epoch _ fields; do
+    [ -n "$nid" ] || continue
+    lines=$((lines + 1))
+    case ,$flags, in *,handshake,*) continue ;; esac
+    knows="$knows$nid "
+    case $ids in *" $nid "*) ;; *) foreign="$foreign ${addr%%@*}" ;; esac
+    case ,$flags, in *,myself,*) ;; *) continue ;; esac
+    case ,$flags, in *,slave,*) role=replica ;; *) role=master ;; esac
+    own=""
+    for r in $fields; do
+      case $r in '['*) ;; *) own="$own${own:+ }$r" ;; esac
+    done
+    eval "role_$i=\$role master_$i=\$master epoch_$i=\$epoch slots_$i=\$own"
+  done <<END
+$nodes
+END
+  eval "knows_$i=\$knows foreign_$i=\$foreign"
+  getv own "slots_$i"
+  [ "$lines" = 1 ] && [ -z "$own" ] || fresh=0
+  i=$((i + 1))
+done
+
+# The acceptance table (packages/core/src/formation.ts), row 1 FRESH is set above;
+# row 2 FORMED: every node knows every other; each slot is owned by exactly one node;
+# every node is a master owning slots or a replica of one; every slot-owning master has a replica.
+formed=1
+[ "$fresh" = 0 ] || formed=0
+total=0 starts=" " ends="" owner_ids=" " replicated=" "
+i=0
+while [ "$i" -lt "$n" ]; do
+  getv knows "knows_$i"
+  for id in $ids; do
+    case $knows in *" $id "*) ;; *) formed=0 ;; esac
+  done
+  getv own "slots_$i"
+  for r in $own; do
+    s=${r%-*} e=${r#*-}
+    total=$((total + e - s + 1)) starts="$starts$s " ends="$ends $e"
+  done
+  getv role "role_$i"
+  getv master "master_$i"
+  getv id "id_$i"
+  [ "$role" = master ] && [ -n "$own" ] && owner_ids="$owner_ids$id "
+  [ "$master" = - ] || replicated="$replicated$master "
+  i=$((i + 1))
+done
+# Exactly once: the sizes add up to 16384, a range starts at 0 and every range
+# that ends before the last slot is followed by one starting right after it.
+[ "$total" = "$SLOTS" ] || formed=0
+case $starts in *" 0 "*) ;; *) formed=0 ;; esac
+for e in $ends; do
+  [ "$e" = $((SLOTS - 1)) ] && continue
+  case $starts in *" $((e + 1)) "*) ;; *) formed=0 ;; esac
+done
+i=0
+while [ "$i" -lt "$n" ]; do
+  getv id "id_$i"
+  getv role "role_$i"
+  getv master "master_$i"
+  case $owner_ids in
+    *" $id "*) case $replicated in *" $id "*) ;; *) formed=0 ;; esac ;; # an owner needs a replica
+    *) case $role:$owner_ids in replica:*" $master "*) ;; *) formed=0 ;; esac ;; # else it replicates an owner
+  esac
   i=$((i + 1))
 done
 if [ "$formed" = 1 ]; then
-  log "cluster already exists ($n nodes, $SLOTS slots assigned): nothing to do"
+  log "cluster already exists ($n nodes, every slot owned once, every master with a replica): nothing to do"
   exit 0
 fi
 
-# A partial cluster is finished only where it agrees with the layout; anything
-# else (foreign nodes, slots elsewhere, other pairs) needs a human. Sets owns_I.
-problems=""
+# Rows 3-6 REFUSED (a foreign node; slots other than exactly the pair's range; both
+# members owning it; a replica outside its pair or of a member without slots) need a
+# human; row 7 PARTIAL is finished. Sets owner_I: the member of pair I that owns (or is to own) range I.
+problems="" count=0
+problem() {
+  count=$((count + 1))
+  [ "$count" -gt 3 ] || problems="$problems; $1"
+}
+j=0
+while [ "$j" -lt "$n" ]; do
+  getv nm "name_$j"
+  if [ "$j" -lt "$m" ]; then p=$j partner=$((j + m)); else p=$((j - m)) partner=$p; fi
+  getv foreign "foreign_$j"
+  for a in $foreign; do problem "$nm knows a foreign node $a"; done
+  getv own "slots_$j"
+  getv s "start_$p"
+  getv e "end_$p"
+  [ -z "$own" ] || [ "$own" = "$s-$e" ] || problem "$nm owns slots $own, not its pair's range $s-$e"
+  getv master "master_$j"
+  getv pid "id_$partner"
+  getv pslots "slots_$partner"
+  getv pnm "name_$partner"
+  if [ "$master" != - ] && [ "$master" != "$pid" ]; then
+    problem "$nm replicates a node outside its pair with $pnm"
+  elif [ "$master" != - ] && [ -z "$pslots" ]; then
+    problem "$nm replicates $pnm, which owns no slots"
+  fi
+  j=$((j + 1))
+done
 i=0
-while [ "$i" -lt "$n" ]; do
-  eval "owns_$i=0"
-  [ "$fresh" = 1 ] && { i=$((i + 1)) && continue; }
+while [ "$i" -lt "$m" ]; do
+  getv a "slots_$i"
+  getv b "slots_$((i + m))"
+  getv s "start_$i"
+  getv e "end_$i"
   getv nm "name_$i"
-  nodes=$(cli "$i" cluster nodes) || die 75 "$nm: CLUSTER NODES failed: $nodes"
-  while read -r nid addr flags master _ _ _ _ slots; do
-    case ,$flags, in *,handshake,*) continue ;; esac
-    case $ids in *" $nid "*) ;; *) problems="$problems; $nm knows a foreign node $addr" ;; esac
-    case ,$flags, in *,myself,*) ;; *) continue ;; esac
-    if [ "$i" -lt "$m" ]; then
-      getv s "start_$i"
-      getv e "end_$i"
-      case $slots in
-        '') ;;
-        "$s-$e") eval "owns_$i=1" ;;
-        *) problems="$problems; $nm owns slots '$slots', not its layout range $s-$e" ;;
-      esac
-      [ "$master" = - ] || problems="$problems; $nm is a replica, the layout makes it a master"
-    else
-      getv mid "id_$((i - m))"
-      [ -z "$slots" ] || problems="$problems; $nm owns slots, the layout makes it a replica"
-      [ "$master" = - ] || [ "$master" = "$mid" ] || problems="$problems; $nm replicates a node the layout does not pair it with"
-    fi
-  done <<EOF
-$nodes
-EOF
+  getv pnm "name_$((i + m))"
+  [ -z "$a" ] || [ -z "$b" ] || problem "$nm and $pnm both own slots $s-$e"
+  if [ -n "$b" ]; then eval "owner_$i=$((i + m))"; else eval "owner_$i=$i"; fi
   i=$((i + 1))
 done
+[ "$count" -le 3 ] || problems="$problems; ..."
 [ -z "$problems" ] || die 1 "the nodes hold a partial cluster that does not match the layout:${problems#;}; nothing was changed"
 
 # --- 3. form it ------------------------------------------------------------------
@@ -158,17 +241,20 @@ if [ "$fresh" = 1 ]; then
 else
   log "finishing a partially formed cluster"
 fi
-# Epochs and slots on every node first (a node that was met refuses an epoch; a
-# master that idles slotless waits a rejoin delay); then every pair meets
-# directly: one handshake each instead of waiting for gossip.
+# Epochs and slots on every node first (a node that was met refuses an epoch, and
+# so does one that has one already; a master that idles slotless waits a rejoin
+# delay); then every pair meets directly: one handshake each instead of gossip.
 i=0
 while [ "$i" -lt "$n" ]; do
-  getv owns "owns_$i"
+  getv epoch "epoch_$i"
   cmds=""
-  [ "$fresh" = 0 ] || cmds="CLUSTER SET-CONFIG-EPOCH $((i + 1))"
-  if [ "$i" -lt "$m" ] && [ "$owns" = 0 ]; then
-    getv s "start_$i"
-    getv e "end_$i"
+  [ "$fresh" = 0 ] || [ "$epoch" != 0 ] || cmds="CLUSTER SET-CONFIG-EPOCH $((i + 1))"
+  k=$((i % m))
+  getv o "owner_$k"
+  getv own "slots_$i"
+  if [ "$o" = "$i" ] && [ -z "$own" ]; then
+    getv s "start_$k"
+    getv e "end_$k"
     cmds="$cmds${cmds:+
 }CLUSTER ADDSLOTSRANGE $s $e"
   fi
@@ -177,14 +263,15 @@ while [ "$i" -lt "$n" ]; do
 done
 i=0
 while [ "$i" -lt "$n" ]; do
-  nodes=""
-  [ "$fresh" = 1 ] || nodes=$(cli "$i" cluster nodes) || die 75 "node-$i: CLUSTER NODES failed: $nodes"
+  getv iid "id_$i"
+  getv iknows "knows_$i"
   cmds=""
   j=$((i + 1))
   while [ "$j" -lt "$n" ]; do
     getv jid "id_$j"
-    case $nodes in
-      *"$jid "*) ;;
+    getv jknows "knows_$j"
+    case $iknows@$jknows in
+      *" $jid "*@*" $iid "*) ;;
       *)
         getv jip "ip_$j"
         getv jport "port_$j"
@@ -200,7 +287,8 @@ while [ "$i" -lt "$n" ]; do
 done
 i=0
 while [ "$i" -lt "$m" ]; do
-  getv nm "name_$i"
+  getv o "owner_$i"
+  getv nm "name_$o"
   getv s "start_$i"
   getv e "end_$i"
   log "$nm: slots $s-$e"
@@ -213,7 +301,9 @@ while [ "$i" -lt "$n" ]; do
     nodes=$(cli "$i" cluster nodes)
     missing=""
     for id in $ids; do
-      case $nodes in *"$id "*) ;; *) missing="$missing $id" ;; esac
+      case "
+$nodes" in *"
+$id "*) ;; *) missing="$missing $id" ;; esac
     done
     [ -z "$missing" ]
   do
@@ -227,50 +317,50 @@ log "all nodes know each other"
 # Tell every node still a master who owns each slot instead of waiting seconds for
 # gossip (what redis-cli sends after a migration); replicas refuse SETSLOT. The
 # commands of each range are written once to scratch files, then piped to each node.
-scratch=${TMPDIR:-/tmp}/init-cluster-range
+scratch=${TMPDIR:-/tmp}/init-cluster-$$-range
 k=0
 while [ "$k" -lt "$m" ]; do
   getv s "start_$k"
   getv e "end_$k"
-  getv kid "id_$k"
+  getv o "owner_$k"
+  getv oid "id_$o"
   while [ "$s" -le "$e" ]; do
-    printf 'CLUSTER SETSLOT %s NODE %s\n' "$s" "$kid"
+    printf 'CLUSTER SETSLOT %s NODE %s\n' "$s" "$oid"
     s=$((s + 1))
   done >"$scratch-$k"
   k=$((k + 1))
 done
 i=0
 while [ "$i" -lt "$n" ]; do
-  role=$(cli "$i" role) || die 75 "node-$i: ROLE failed: $role"
-  case $role in
-    master*)
-      k=0 files=""
-      while [ "$k" -lt "$m" ]; do
-        [ "$k" = "$i" ] || files="$files $scratch-$k"
-        k=$((k + 1))
-      done
-      # shellcheck disable=SC2086 # a list of paths without spaces
-      cat $files | cli "$i" --pipe >/dev/null || die 75 "node-$i: CLUSTER SETSLOT failed"
-      ;;
-  esac
+  getv role "role_$i"
+  if [ "$role" = master ]; then
+    k=0 files=""
+    while [ "$k" -lt "$m" ]; do
+      getv o "owner_$k"
+      [ "$o" = "$i" ] || files="$files $scratch-$k"
+      k=$((k + 1))
+    done
+    # shellcheck disable=SC2086 # a list of paths without spaces
+    cat $files | cli "$i" --pipe >/dev/null || die 75 "node-$i: CLUSTER SETSLOT failed"
+  fi
   i=$((i + 1))
 done
 log "slot map pushed to every master"
 
-i=$m
-while [ "$i" -lt "$n" ]; do
-  getv mid "id_$((i - m))"
-  nodes=$(cli "$i" cluster nodes) || die 75 "node-$i: CLUSTER NODES failed: $nodes"
-  case $nodes in
-    *"myself,slave $mid "*) ;;
-    *)
-      getv nm "name_$i"
-      getv mnm "name_$((i - m))"
-      cli "$i" cluster replicate "$mid" >/dev/null || die 75 "$nm: CLUSTER REPLICATE failed"
-      log "$nm: replicates $mnm"
-      ;;
-  esac
-  i=$((i + 1))
+# The member of each pair that does not own the range replicates the one that does.
+k=0
+while [ "$k" -lt "$m" ]; do
+  getv o "owner_$k"
+  if [ "$o" = "$k" ]; then r=$((k + m)); else r=$k; fi
+  getv oid "id_$o"
+  getv master "master_$r"
+  if [ "$master" != "$oid" ]; then
+    getv nm "name_$r"
+    getv onm "name_$o"
+    cli "$r" cluster replicate "$oid" >/dev/null || die 75 "$nm: CLUSTER REPLICATE failed"
+    log "$nm: replicates $onm"
+  fi
+  k=$((k + 1))
 done
 
 # --- 4. cluster_state:ok everywhere ---------------------------------------------

@@ -5,6 +5,7 @@ export { connectNode, connectAll, connectCluster, parseInfo, NodeClient, CONNECT
 export { describeRedisError, type ErrorSubject } from './redis-errors.ts'
 export { currentRun, withRunContext, throwIfStopped, type RunContext } from './run-context.ts'
 export { parseClusterNodes, type ClusterNodeEntry } from './cluster-nodes.ts'
+export { classifyFormation, type Formation, type FormationState, type FormationView, type FormationStack } from './formation.ts'
 export { waitFor, type WaitForOptions } from './wait.ts'
 export { takeStackLock, isAlive, type StackLock, type LockHolder, type TakeStackLockOptions } from './lock.ts'
 export { runScript, describeError, type FlagSpec, type RunScriptOptions, type ScriptContext, type FlagValues } from './run-script.ts'
