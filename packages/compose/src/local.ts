@@ -1,14 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigError, connectNode, isAlive, loadZx, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
+import { ConfigError, connectNode, describeFsError, isAlive, loadZx, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
 import type { NodeState, Runtime, StartResult, StopResult } from './runtime.ts'
 import { findPortOwner, isPortFree } from './_ports.ts'
 
 /**
  * The embedded default: each node is a daemonized `redis-server` on 127.0.0.1
  * with the compose file's ports, working in `<dataDir>/<node>/`. The password
- * reaches it through a 0600 conf file, never argv.
+ * reaches it through a 0600 conf file, never argv. We write each node's pid
+ * file ourselves at spawn, so `ps`, `start` and `stop` know every process we
+ * started even when Redis could not write its own.
  */
 export const localRuntime: Runtime = {
   name: 'local',
@@ -16,6 +18,7 @@ export const localRuntime: Runtime = {
   async start(stack, { progress } = {}): Promise<StartResult> {
     const running = stack.nodes.filter((node) => runningPid(node) !== undefined)
     const toStart = stack.nodes.filter((node) => !running.includes(node))
+    stack.nodes.forEach(assertCanWrite)
     await assertPortsFree(toStart)
     if (toStart.length > 0) progress?.(`starting ${toStart.map((n) => n.name).join(', ')}`)
     const children = new Map(toStart.map((node) => [node, spawnNode(stack, node)]))
@@ -45,10 +48,11 @@ export const localRuntime: Runtime = {
           what: `${node.name} to stop`,
           hint: `see ${logFile(node)}`,
         })
+        onDisk(() => rmSync(ownPidFile(node), { force: true }))
         return node.name
       }),
     )
-    if (purge) for (const node of stack.nodes) rmSync(node.dataDir, { recursive: true, force: true })
+    if (purge) for (const node of stack.nodes) onDisk(() => rmSync(node.dataDir, { recursive: true, force: true }))
     return { runtime: 'local', stopped: stopped.filter((name) => name !== undefined), purged: purge }
   },
 
@@ -78,17 +82,62 @@ export const localRuntime: Runtime = {
 }
 
 const logFile = (node: StackNode) => join(node.dataDir, 'redis.log')
-const pidFile = (node: StackNode) => join(node.dataDir, 'redis.pid')
+const confFile = (node: StackNode) => join(node.dataDir, 'node.conf')
+/** Written by us at spawn. */
+const ownPidFile = (node: StackNode) => join(node.dataDir, 'node.pid')
+/** Written by Redis, which skips it silently when it cannot; nodes started before ours existed have only this one. */
+const redisPidFile = (node: StackNode) => join(node.dataDir, 'redis.pid')
 
-/** The pid of this node's redis-server if it runs; checks the command line so a reused pid is not taken for ours. */
-function runningPid(node: StackNode): number | undefined {
+/** Every fs call of this runtime goes through here, so a bad RC_DATA_DIR is one line naming the path. */
+function onDisk<T>(call: () => T): T {
   try {
-    const pid = Number.parseInt(readFileSync(pidFile(node), 'utf8'), 10)
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-    return cmdline.includes('redis-server') && cmdline.includes(`:${node.port}`) ? pid : undefined
-  } catch {
-    return undefined
+    return call()
+  } catch (error) {
+    throw describeFsError(error, { otherwise: 'point RC_DATA_DIR at another directory' })
   }
+}
+
+/** The pid of this node's redis-server if it runs: our pid file first, then Redis's. */
+function runningPid(node: StackNode): number | undefined {
+  for (const file of [ownPidFile(node), redisPidFile(node)]) {
+    let pid: number
+    try {
+      pid = Number.parseInt(readFileSync(file, 'utf8'), 10)
+    } catch {
+      continue
+    }
+    if (isNodeProcess(pid, node)) return pid
+  }
+  return undefined
+}
+
+/**
+ * Checks the command line so that a reused pid is not taken for ours: it is
+ * `redis-server <node.conf>` until Redis sets its title, `redis-server 127.0.0.1:<port> [cluster]` after.
+ */
+function isNodeProcess(pid: number, node: StackNode): boolean {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+/g, ' ')
+    return cmdline.startsWith('redis-server ') && (cmdline.includes(` ${confFile(node)} `) || new RegExp(`:${node.port}\\b`).test(cmdline))
+  } catch {
+    return false
+  }
+}
+
+/**
+ * A node whose dir cannot be written still starts and answers PING: Redis
+ * skips its pidfile silently and fails only at the next save. So we try it:
+ * create and delete a file. access(W_OK) is not enough, root passes it on a
+ * `chattr +i` dir. Refused before anything starts: no node is reported
+ * started that cannot persist.
+ */
+function assertCanWrite(node: StackNode): void {
+  const probe = join(node.dataDir, '.write-probe')
+  onDisk(() => {
+    mkdirSync(node.dataDir, { recursive: true, mode: 0o700 })
+    writeFileSync(probe, `${process.pid}\n`)
+    rmSync(probe)
+  })
 }
 
 async function assertPortsFree(nodes: readonly StackNode[]): Promise<void> {
@@ -110,12 +159,10 @@ const spawnErrors = new WeakMap<ChildProcess, Error>()
  * pid and see at once when it exits on a bad config or a taken port.
  */
 function spawnNode(stack: Stack, node: StackNode): ChildProcess {
-  mkdirSync(node.dataDir, { recursive: true, mode: 0o700 })
   const authFile = join(node.dataDir, 'auth.conf')
-  writeFileSync(authFile, `requirepass ${quote(stack.password)}\nmasterauth ${quote(stack.password)}\n`, { mode: 0o600 })
-  const confFile = join(node.dataDir, 'node.conf')
-  writeFileSync(
-    confFile,
+  onDisk(() => writeFileSync(authFile, `requirepass ${quote(stack.password)}\nmasterauth ${quote(stack.password)}\n`, { mode: 0o600 }))
+  onDisk(() => writeFileSync(
+    confFile(node),
     [
       `# written by the local runtime at each start; edit ${stack.confFile} instead`,
       `include ${quote(stack.confFile)}`,
@@ -123,19 +170,28 @@ function spawnNode(stack: Stack, node: StackNode): ChildProcess {
       `cluster-port ${node.busPort}`,
       `bind ${node.host}`,
       `dir ${quote(node.dataDir)}`,
-      `pidfile ${quote(pidFile(node))}`,
+      `pidfile ${quote(redisPidFile(node))}`,
       `logfile ${quote(logFile(node))}`,
       `include ${quote(authFile)}`,
       ...(stack.env.REDIS_CLUSTER_NODE_TIMEOUT ? [`cluster-node-timeout ${Number(stack.env.REDIS_CLUSTER_NODE_TIMEOUT)}`] : []),
       '',
     ].join('\n'),
-  )
+  ))
   // Fatal config errors go to stderr before the logfile opens: send them to the log too.
-  const log = openSync(logFile(node), 'a')
-  const child = spawn('redis-server', [confFile], { cwd: node.dataDir, detached: true, stdio: ['ignore', log, log] })
+  const log = onDisk(() => openSync(logFile(node), 'a'))
+  const child = spawn('redis-server', [confFile(node)], { cwd: node.dataDir, detached: true, stdio: ['ignore', log, log] })
   child.on('error', (error) => (spawnErrors.set(child, error)))
   closeSync(log)
   child.unref()
+  if (child.pid !== undefined) {
+    try {
+      onDisk(() => writeFileSync(ownPidFile(node), `${child.pid}\n`))
+    } catch (error) {
+      // untracked, it would outlive `down`; it has taken no writes yet, so nothing is lost
+      child.kill('SIGKILL')
+      throw error
+    }
+  }
   return child
 }
 
