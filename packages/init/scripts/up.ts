@@ -9,6 +9,6 @@ await runScript({
   run: async ({ stack, notice }) => formCluster(stack, await selectRuntime(stack, { notice })),
   render: (r) => {
     const what = { created: 'cluster created', completed: 'interrupted creation finished', existing: 'cluster already formed' }[r.action]
-    return `${what}; healthy: ${r.nodes} nodes, 16384 slots ok, replicas in sync (${(r.elapsedMs / 1000).toFixed(2)}s)`
+    return [...r.steps, `${what}; healthy: ${r.nodes} nodes, 16384 slots ok, replicas in sync (${(r.elapsedMs / 1000).toFixed(2)}s)`].join('\n')
   },
 })

@@ -2,6 +2,7 @@ import { connectAll, type Stack } from '@redis-cluster/core'
 import type { Runtime } from '@redis-cluster/compose'
 import { createCluster, type CreateClusterResult } from './create.ts'
 import { waitForHealthy } from './health.ts'
+import { readdressNodes } from './readdress.ts'
 
 export interface FormClusterResult extends CreateClusterResult {
   readonly healthy: true
@@ -14,9 +15,11 @@ export async function formCluster(stack: Stack, runtime: Runtime): Promise<FormC
   const started = performance.now()
   const clients = await connectAll(stack)
   try {
+    // first: a formed cluster whose ports changed is "formed" but no node reaches another, so health never comes
+    const readdressed = await readdressNodes(stack, runtime, clients)
     const result = await createCluster(stack, runtime, clients)
     await waitForHealthy(stack, clients)
-    return { ...result, healthy: true, nodes: stack.nodes.length, elapsedMs: Math.round(performance.now() - started) }
+    return { ...result, steps: [...readdressed, ...result.steps], healthy: true, nodes: stack.nodes.length, elapsedMs: Math.round(performance.now() - started) }
   } finally {
     for (const client of clients) client.disconnect()
   }
