@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigError, connectNode, describeFsError, isAlive, loadZx, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
 import type { NodeState, Runtime, StartResult, StopResult } from './runtime.ts'
@@ -18,6 +18,7 @@ export const localRuntime: Runtime = {
   async start(stack, { progress } = {}): Promise<StartResult> {
     const running = stack.nodes.filter((node) => runningPid(node) !== undefined)
     const toStart = stack.nodes.filter((node) => !running.includes(node))
+    assertSamePorts(running)
     stack.nodes.forEach(assertCanWrite)
     await assertPortsFree(toStart)
     if (toStart.length > 0) progress?.(`starting ${toStart.map((n) => n.name).join(', ')}`)
@@ -112,16 +113,36 @@ function runningPid(node: StackNode): number | undefined {
 }
 
 /**
- * Checks the command line so that a reused pid is not taken for ours: it is
- * `redis-server <node.conf>` until Redis sets its title, `redis-server 127.0.0.1:<port> [cluster]` after.
+ * Ours if it is a redis-server (the command line guards against a reused
+ * pid) working in this node's dir. Not by port: the ports may have changed
+ * in .env since it started, and `down` must still stop it. Two nodes never
+ * share a dir: Redis locks its nodes.conf.
  */
 function isNodeProcess(pid: number, node: StackNode): boolean {
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+/g, ' ')
-    return cmdline.startsWith('redis-server ') && (cmdline.includes(` ${confFile(node)} `) || new RegExp(`:${node.port}\\b`).test(cmdline))
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('redis-server') && readlinkSync(`/proc/${pid}/cwd`) === realpathSync(node.dataDir)
   } catch {
     return false
   }
+}
+
+/** Nodes that run on other ports than the stack now gives (.env changed while they ran) cannot be used nor restarted in place. */
+function assertSamePorts(running: readonly StackNode[]): void {
+  const moved = running.flatMap((node) => {
+    let conf = ''
+    try {
+      conf = readFileSync(confFile(node), 'utf8') // what it was started with
+    } catch {
+      return []
+    }
+    const [port, busPort] = [/^port (\d+)$/m, /^cluster-port (\d+)$/m].map((re) => Number(re.exec(conf)?.[1]))
+    return Number.isNaN(port) || (port === node.port && busPort === node.busPort) ? [] : [`${node.name} runs on ${port}@${busPort}, not ${node.port}@${node.busPort}`]
+  })
+  if (moved.length === 0) return
+  throw new ConfigError(
+    `the ports changed while the nodes ran: ${moved.join(', ')}`,
+    '`pnpm run down` stops them where they run; then `pnpm run up` moves the cluster to the new ports',
+  )
 }
 
 /**
