@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigError, connectNode, describeFsError, isAlive, loadZx, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
+import { ConfigError, TemporaryError, connectNode, isAlive, loadZx, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
 import type { NodeState, Runtime, StartResult, StopResult } from './runtime.ts'
 import { findPortOwner, isPortFree } from './_ports.ts'
+import { assertCanWrite, confFile, logFile, onDisk, ownPidFile, redisPidFile, runningPid } from './_local-node.ts'
 
 /**
  * The embedded default: each node is a daemonized `redis-server` on 127.0.0.1
@@ -36,8 +37,10 @@ export const localRuntime: Runtime = {
         // it while a fresh replica writes its first AOF ("can't exit"), so it is
         // sent again on each poll; never SIGINT twice, which exits without saving.
         let lastSignal = 0
+        const logStart = onDisk(() => (existsSync(logFile(node)) ? statSync(logFile(node)).size : 0))
         await waitFor(async () => {
           if (!isAlive(pid)) return true
+          assertCanSave(node, pid, logStart)
           if (Date.now() - lastSignal >= 500) {
             process.kill(pid, 'SIGTERM')
             lastSignal = Date.now()
@@ -47,7 +50,7 @@ export const localRuntime: Runtime = {
           timeoutMs: stack.timeoutMs,
           intervalMs: 20,
           what: `${node.name} to stop`,
-          hint: `see ${logFile(node)}`,
+          hint: `see ${logFile(node)}; a node that cannot save does not stop`,
         })
         onDisk(() => rmSync(ownPidFile(node), { force: true }))
         return node.name
@@ -82,50 +85,6 @@ export const localRuntime: Runtime = {
   },
 }
 
-const logFile = (node: StackNode) => join(node.dataDir, 'redis.log')
-const confFile = (node: StackNode) => join(node.dataDir, 'node.conf')
-/** Written by us at spawn. */
-const ownPidFile = (node: StackNode) => join(node.dataDir, 'node.pid')
-/** Written by Redis, which skips it silently when it cannot; nodes started before ours existed have only this one. */
-const redisPidFile = (node: StackNode) => join(node.dataDir, 'redis.pid')
-
-/** Every fs call of this runtime goes through here, so a bad RC_DATA_DIR is one line naming the path. */
-function onDisk<T>(call: () => T): T {
-  try {
-    return call()
-  } catch (error) {
-    throw describeFsError(error, { otherwise: 'point RC_DATA_DIR at another directory' })
-  }
-}
-
-/** The pid of this node's redis-server if it runs: our pid file first, then Redis's. */
-function runningPid(node: StackNode): number | undefined {
-  for (const file of [ownPidFile(node), redisPidFile(node)]) {
-    let pid: number
-    try {
-      pid = Number.parseInt(readFileSync(file, 'utf8'), 10)
-    } catch {
-      continue
-    }
-    if (isNodeProcess(pid, node)) return pid
-  }
-  return undefined
-}
-
-/**
- * Ours if it is a redis-server (the command line guards against a reused
- * pid) working in this node's dir. Not by port: the ports may have changed
- * in .env since it started, and `down` must still stop it. Two nodes never
- * share a dir: Redis locks its nodes.conf.
- */
-function isNodeProcess(pid: number, node: StackNode): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('redis-server') && readlinkSync(`/proc/${pid}/cwd`) === realpathSync(node.dataDir)
-  } catch {
-    return false
-  }
-}
-
 /** Nodes that run on other ports than the stack now gives (.env changed while they ran) cannot be used nor restarted in place. */
 function assertSamePorts(running: readonly StackNode[]): void {
   const moved = running.flatMap((node) => {
@@ -146,19 +105,26 @@ function assertSamePorts(running: readonly StackNode[]): void {
 }
 
 /**
- * A node whose dir cannot be written still starts and answers PING: Redis
- * skips its pidfile silently and fails only at the next save. So we try it:
- * create and delete a file. access(W_OK) is not enough, root passes it on a
- * `chattr +i` dir. Refused before anything starts: no node is reported
- * started that cannot persist.
+ * Redis does not stop on SIGTERM while it cannot save its final snapshot (dir
+ * not writable, disk full): it logs "can't exit" and runs on. Waiting will
+ * not help, and SIGKILL would drop the writes since its last save: say so at
+ * once. Reads only the log written since we began to stop it.
  */
-function assertCanWrite(node: StackNode): void {
-  const probe = join(node.dataDir, '.write-probe')
-  onDisk(() => {
-    mkdirSync(node.dataDir, { recursive: true, mode: 0o700 })
-    writeFileSync(probe, `${process.pid}\n`)
-    rmSync(probe)
-  })
+function assertCanSave(node: StackNode, pid: number, logStart: number): void {
+  let lines: string[]
+  try {
+    lines = readFileSync(logFile(node)).subarray(logStart).toString('utf8').split('\n')
+  } catch {
+    return
+  }
+  const at = lines.findIndex((line) => line.includes("Error trying to save the DB, can't exit"))
+  if (at < 0) return
+  const cause = (lines.slice(0, at).reverse().find((line) => line.includes(' # ')) ?? lines[at]!).replace(/^.*? # /, '')
+  const Problem = /No space left|quota/i.test(cause) ? TemporaryError : ConfigError
+  throw new Problem(
+    `${node.name} (pid ${pid}) cannot save its data, so it does not stop: ${cause}`,
+    `let it write ${node.dataDir} (or free space there) and run down again; or stop it dropping the writes since its last save: pnpm cli -- -p ${node.port} shutdown nosave`,
+  )
 }
 
 async function assertPortsFree(nodes: readonly StackNode[]): Promise<void> {

@@ -85,6 +85,27 @@ describe('local runtime and its data dir', () => {
     for (const n of stack.nodes) expect.soft(await isPortFree(n.port), n.name).toBe(true)
   })
 
+  it('down names a node that cannot save and so does not stop (exit 78), and stops it once it can', async () => {
+    test = await createTestStack()
+    const stack = test.load()
+    await localRuntime.start(stack)
+    const node = stack.nodes[2]!
+    undo = makeUnwritable(node.dataDir)
+
+    const down = await runCli('compose/down', [], test.env)
+    expect(down.exitCode, down.stderr).toBe(78)
+    expect(down.stderr).toMatch(
+      new RegExp(`^down: redis-node-2 \\(pid \\d+\\) cannot save its data, so it does not stop: Failed opening the temp RDB file .*\n  fix: let it write ${node.dataDir} .*shutdown nosave\n$`),
+    )
+    for (const n of stack.nodes) expect(await isPortFree(n.port), n.name).toBe(n !== node)
+
+    undo()
+    undo = undefined
+    const again = await runCli('compose/down', ['--json'], test.env)
+    expect(again.exitCode, again.stderr).toBe(0)
+    expect(JSON.parse(again.stdout).stopped).toEqual([node.name])
+  })
+
   it('names RC_DATA_DIR when it is a file (exit 78)', async () => {
     test = await createTestStack()
     const file = join(test.dir, 'not-a-dir')
