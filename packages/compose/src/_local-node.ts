@@ -56,10 +56,10 @@ function isNodeProcess(pid: number, node: StackNode): boolean {
  * started that cannot persist.
  */
 export function assertCanWrite(node: StackNode): void {
-  const probe = join(node.dataDir, '.write-probe')
+  const probe = join(node.dataDir, `.write-probe-${process.pid}`) // own name: two runs may probe at once
   onDisk(() => {
     mkdirSync(node.dataDir, { recursive: true, mode: 0o700 })
-    writeFileSync(probe, `${process.pid}\n`)
+    writeFileSync(probe, 'can this node persist?\n') // a few bytes: a full disk may still create an empty file
     rmSync(probe)
   })
 }
