@@ -4,11 +4,11 @@ import { localRuntime } from '@redis-cluster/compose'
 import { allocatePorts, createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
 import { formCluster } from '../src/index.ts'
 
-/** Each node's own id, in node order. */
+/** Each node's own id and role, in node order: a move must keep both (no failover). */
 async function nodeIds(stack: Stack): Promise<string[]> {
   const clients = await connectAll(stack)
   try {
-    return await Promise.all(clients.map(async (c) => (await c.cluster('MYID')) as string))
+    return await Promise.all(clients.map(async (c) => `${await c.cluster('MYID')} ${((await c.call('ROLE')) as string[])[0]}`))
   } finally {
     clients.forEach((c) => c.disconnect())
   }
