@@ -1,14 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigError, connectNode, isAlive, runRedisCli, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
+import { ConfigError, TemporaryError, connectNode, isAlive, runRedisCli, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
 import type { NodeState, Runtime, StartResult, StopResult } from './runtime.ts'
 import { findPortOwner, isPortFree } from './_ports.ts'
+import { assertCanWrite, confFile, logFile, onDisk, ownPidFile, redisPidFile, runningPid } from './_local-node.ts'
 
 /**
  * The embedded default: each node is a daemonized `redis-server` on 127.0.0.1
  * with the compose file's ports, working in `<dataDir>/<node>/`. The password
- * reaches it through a 0600 conf file, never argv.
+ * reaches it through a 0600 conf file, never argv. We write each node's pid
+ * file ourselves at spawn, so `ps`, `start` and `stop` know every process we
+ * started even when Redis could not write its own.
  */
 export const localRuntime: Runtime = {
   name: 'local',
@@ -16,7 +19,9 @@ export const localRuntime: Runtime = {
   async start(stack, { progress } = {}): Promise<StartResult> {
     const running = stack.nodes.filter((node) => runningPid(node) !== undefined)
     const toStart = stack.nodes.filter((node) => !running.includes(node))
+    assertSamePorts(running)
     await assertPortsFree(toStart)
+    stack.nodes.forEach(assertCanWrite)
     if (toStart.length > 0) progress?.(`starting ${toStart.map((n) => n.name).join(', ')}`)
     const children = new Map(toStart.map((node) => [node, spawnNode(stack, node)]))
     await Promise.all(stack.nodes.map((node) => waitForPing(stack, node, children.get(node))))
@@ -32,8 +37,10 @@ export const localRuntime: Runtime = {
         // it while a fresh replica writes its first AOF ("can't exit"), so it is
         // sent again on each poll; never SIGINT twice, which exits without saving.
         let lastSignal = 0
+        const logStart = onDisk(() => (existsSync(logFile(node)) ? statSync(logFile(node)).size : 0))
         await waitFor(async () => {
           if (!isAlive(pid)) return true
+          assertCanSave(node, pid, logStart)
           if (Date.now() - lastSignal >= 500) {
             process.kill(pid, 'SIGTERM')
             lastSignal = Date.now()
@@ -43,12 +50,13 @@ export const localRuntime: Runtime = {
           timeoutMs: stack.timeoutMs,
           intervalMs: 20,
           what: `${node.name} to stop`,
-          hint: `see ${logFile(node)}`,
+          hint: `see ${logFile(node)}; a node that cannot save does not stop`,
         })
+        onDisk(() => rmSync(ownPidFile(node), { force: true }))
         return node.name
       }),
     )
-    if (purge) for (const node of stack.nodes) rmSync(node.dataDir, { recursive: true, force: true })
+    if (purge) for (const node of stack.nodes) onDisk(() => rmSync(node.dataDir, { recursive: true, force: true }))
     return { runtime: 'local', stopped: stopped.filter((name) => name !== undefined), purged: purge }
   },
 
@@ -73,18 +81,46 @@ export const localRuntime: Runtime = {
   redisCli: (stack, args) => runRedisCli(stack, args),
 }
 
-const logFile = (node: StackNode) => join(node.dataDir, 'redis.log')
-const pidFile = (node: StackNode) => join(node.dataDir, 'redis.pid')
+/** Nodes that run on other ports than the stack now gives (.env changed while they ran) cannot be used nor restarted in place. */
+function assertSamePorts(running: readonly StackNode[]): void {
+  const moved = running.flatMap((node) => {
+    let conf = ''
+    try {
+      conf = readFileSync(confFile(node), 'utf8') // what it was started with
+    } catch {
+      return []
+    }
+    const [port, busPort] = [/^port (\d+)$/m, /^cluster-port (\d+)$/m].map((re) => Number(re.exec(conf)?.[1]))
+    return Number.isNaN(port) || (port === node.port && busPort === node.busPort) ? [] : [`${node.name} runs on ${port}@${busPort}, not ${node.port}@${node.busPort}`]
+  })
+  if (moved.length === 0) return
+  throw new ConfigError(
+    `the ports changed while the nodes ran: ${moved.join(', ')}`,
+    '`pnpm run down` stops them where they run; then `pnpm run up` moves the cluster to the new ports',
+  )
+}
 
-/** The pid of this node's redis-server if it runs; checks the command line so a reused pid is not taken for ours. */
-function runningPid(node: StackNode): number | undefined {
+/**
+ * Redis does not stop on SIGTERM while it cannot save its final snapshot (dir
+ * not writable, disk full): it logs "can't exit" and runs on. Waiting will
+ * not help, and SIGKILL would drop the writes since its last save: say so at
+ * once. Reads only the log written since we began to stop it.
+ */
+function assertCanSave(node: StackNode, pid: number, logStart: number): void {
+  let lines: string[]
   try {
-    const pid = Number.parseInt(readFileSync(pidFile(node), 'utf8'), 10)
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-    return cmdline.includes('redis-server') && cmdline.includes(`:${node.port}`) ? pid : undefined
+    lines = readFileSync(logFile(node)).subarray(logStart).toString('utf8').split('\n')
   } catch {
-    return undefined
+    return
   }
+  const at = lines.findIndex((line) => line.includes("Error trying to save the DB, can't exit"))
+  if (at < 0) return
+  const cause = (lines.slice(0, at).reverse().find((line) => line.includes(' # ')) ?? lines[at]!).replace(/^.*? # /, '')
+  const Problem = /No space left|quota/i.test(cause) ? TemporaryError : ConfigError
+  throw new Problem(
+    `${node.name} (pid ${pid}) cannot save its data, so it does not stop: ${cause}`,
+    `let it write ${node.dataDir} (or free space there) and run down again; or stop it dropping the writes since its last save: pnpm cli -- -p ${node.port} shutdown nosave`,
+  )
 }
 
 async function assertPortsFree(nodes: readonly StackNode[]): Promise<void> {
@@ -106,12 +142,10 @@ const spawnErrors = new WeakMap<ChildProcess, Error>()
  * pid and see at once when it exits on a bad config or a taken port.
  */
 function spawnNode(stack: Stack, node: StackNode): ChildProcess {
-  mkdirSync(node.dataDir, { recursive: true, mode: 0o700 })
   const authFile = join(node.dataDir, 'auth.conf')
-  writeFileSync(authFile, `requirepass ${quote(stack.password)}\nmasterauth ${quote(stack.password)}\n`, { mode: 0o600 })
-  const confFile = join(node.dataDir, 'node.conf')
-  writeFileSync(
-    confFile,
+  onDisk(() => writeFileSync(authFile, `requirepass ${quote(stack.password)}\nmasterauth ${quote(stack.password)}\n`, { mode: 0o600 }))
+  onDisk(() => writeFileSync(
+    confFile(node),
     [
       `# written by the local runtime at each start; edit ${stack.confFile} instead`,
       `include ${quote(stack.confFile)}`,
@@ -119,19 +153,28 @@ function spawnNode(stack: Stack, node: StackNode): ChildProcess {
       `cluster-port ${node.busPort}`,
       `bind ${node.host}`,
       `dir ${quote(node.dataDir)}`,
-      `pidfile ${quote(pidFile(node))}`,
+      `pidfile ${quote(redisPidFile(node))}`,
       `logfile ${quote(logFile(node))}`,
       `include ${quote(authFile)}`,
       ...(stack.nodeTimeoutMs === undefined ? [] : [`cluster-node-timeout ${stack.nodeTimeoutMs}`]),
       '',
     ].join('\n'),
-  )
+  ))
   // Fatal config errors go to stderr before the logfile opens: send them to the log too.
-  const log = openSync(logFile(node), 'a')
-  const child = spawn('redis-server', [confFile], { cwd: node.dataDir, detached: true, stdio: ['ignore', log, log] })
+  const log = onDisk(() => openSync(logFile(node), 'a'))
+  const child = spawn('redis-server', [confFile(node)], { cwd: node.dataDir, detached: true, stdio: ['ignore', log, log] })
   child.on('error', (error) => (spawnErrors.set(child, error)))
   closeSync(log)
   child.unref()
+  if (child.pid !== undefined) {
+    try {
+      onDisk(() => writeFileSync(ownPidFile(node), `${child.pid}\n`))
+    } catch (error) {
+      // untracked, it would outlive `down`; it has taken no writes yet, so nothing is lost
+      child.kill('SIGKILL')
+      throw error
+    }
+  }
   return child
 }
 

@@ -15,6 +15,6 @@ await runScript({
   },
   render: (r) => {
     const what = { created: 'cluster created', completed: 'interrupted creation finished', existing: 'cluster already formed' }[r.action]
-    return `${what}; healthy: ${r.nodes} nodes, 16384 slots ok, replicas in sync (${(r.elapsedMs / 1000).toFixed(2)}s)`
+    return [...r.steps, `${what}; healthy: ${r.nodes} nodes, 16384 slots ok, replicas in sync (${(r.elapsedMs / 1000).toFixed(2)}s)`].join('\n')
   },
 })

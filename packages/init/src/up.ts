@@ -1,6 +1,7 @@
 import { connectAll, waitForHealthy, type Stack } from '@redis-cluster/core'
 import type { Runtime } from '@redis-cluster/compose'
 import { createCluster, type CreateClusterResult } from './create.ts'
+import { readdressNodes } from './readdress.ts'
 
 export interface FormClusterResult extends CreateClusterResult {
   readonly healthy: true
@@ -16,9 +17,11 @@ export async function formCluster(stack: Stack, runtime: Runtime): Promise<FormC
   const started = performance.now()
   const clients = await connectAll(stack)
   try {
+    // first: a formed cluster whose ports changed is "formed" but no node reaches another, so health never comes
+    const readdressed = await readdressNodes(stack, runtime, clients)
     const result = await createCluster(stack, runtime, clients)
     const { drift, restore } = await waitForHealthy(stack, clients)
-    return { ...result, healthy: true, nodes: stack.nodes.length, elapsedMs: Math.round(performance.now() - started), drift, restore }
+    return { ...result, steps: [...readdressed, ...result.steps], healthy: true, nodes: stack.nodes.length, elapsedMs: Math.round(performance.now() - started), drift, restore }
   } finally {
     for (const client of clients) client.disconnect()
   }
