@@ -27,12 +27,19 @@ function slowSyncConf(test: TestStack): string {
   return file
 }
 
-/** Resolves once node 0 owns its slots and sees cluster_state:ok: `up` has formed the cluster and waits for the replicas. */
-async function untilFormed(test: TestStack, env: Record<string, string>) {
+/**
+ * Resolves once node 0 owns its slots and sees cluster_state:ok: `up` has
+ * formed the cluster and waits for the replicas. Fails with up's output if it
+ * ended before that.
+ */
+async function untilFormed(test: TestStack, env: Record<string, string>, up: ReturnType<typeof startUp>) {
   const stack = test.load(env)
+  let ended: string | undefined
+  void up.exited.then((r) => (ended = `up exited ${r.exitCode}: ${r.stderr}`))
   await expect
     .poll(
       async () => {
+        if (ended) return ended
         const client = await connectNode(stack, stack.nodes[0]!).catch(() => undefined)
         if (!client) return false
         try {
@@ -41,7 +48,7 @@ async function untilFormed(test: TestStack, env: Record<string, string>) {
           client.disconnect()
         }
       },
-      { timeout: 40_000, interval: 200 },
+      { timeout: 60_000, interval: 200 },
     )
     .toBe(true)
 }
@@ -86,7 +93,7 @@ describe('up: lock, deadlines, interruptions', () => {
     const env = { ...test.env, RC_CONF_FILE: slowSyncConf(test) }
     await localRuntime.start(test.load(env))
     const up = startUp(env)
-    await untilFormed(test, env)
+    await untilFormed(test, env, up)
     const down = await runCli('compose/down', [], env)
     expect(down.exitCode, down.stderr).toBe(0)
     const result = await up.exited
@@ -99,7 +106,7 @@ describe('up: lock, deadlines, interruptions', () => {
     const env = { ...test.env, RC_CONF_FILE: slowSyncConf(test) }
     await localRuntime.start(test.load(env))
     const up = startUp(env)
-    await untilFormed(test, env)
+    await untilFormed(test, env, up)
     up.child.kill('SIGINT')
     const result = await up.exited
     expect(result.exitCode).toBe(130)
@@ -111,7 +118,7 @@ describe('up: lock, deadlines, interruptions', () => {
     const env = { ...test.env, RC_CONF_FILE: slowSyncConf(test) }
     await localRuntime.start(test.load(env))
     const shell = startUp(env, 'sh')
-    await untilFormed(test, env)
+    await untilFormed(test, env, shell)
     const upPid = Number(readFileSync(`/proc/${shell.child.pid}/task/${shell.child.pid}/children`, 'utf8').trim().split(' ')[0])
     expect(isAlive(upPid)).toBe(true)
     shell.child.kill('SIGKILL')
