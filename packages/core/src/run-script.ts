@@ -3,6 +3,7 @@ import { RcError, TemporaryError, UsageError } from './errors.ts'
 import { loadStack, type Stack } from './stack.ts'
 import { takeStackLock } from './lock.ts'
 import { withRunContext } from './run-context.ts'
+import { describeFsError } from './fs-errors.ts'
 import { guardRun, untilStopped } from './_run-guard.ts'
 import { loadZx } from './zx.ts'
 
@@ -86,8 +87,10 @@ export async function runScript<F extends Record<string, FlagSpec>, R>(options: 
     else if (!args.quiet && options.render) process.stdout.write(`${options.render(result)}\n`)
     process.exitCode = options.exitCode?.(result) ?? 0
   } catch (error) {
-    process.stderr.write(await describeError(options.name, error))
-    process.exitCode = error instanceof RcError ? error.exitCode : 1
+    // A filesystem error no library mapped (a path we may not write, a full disk) is still the user's to fix.
+    const described = describeFsError(error)
+    process.stderr.write(await describeError(options.name, described))
+    process.exitCode = described instanceof RcError ? described.exitCode : 1
   } finally {
     for (const cleanup of cleanups.reverse()) cleanup()
     // A socket or child left open by a stopped run must not keep the process
