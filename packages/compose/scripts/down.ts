@@ -10,6 +10,8 @@ await runScript({
     purge: { type: 'boolean', description: 'also delete every node\'s data (asks first)' },
     yes: { type: 'boolean', description: 'do not ask before --purge', short: 'y' },
   },
+  // The one stack lock, as `up` takes it. runScript takes `lock: true` after the lead's core change; the cast goes then.
+  lock: true as unknown as string,
   run: async ({ stack, args, notice }) => {
     const runtime = await selectRuntime(stack, { notice })
     if (args.purge && !args.yes) await confirmPurge(runtime.name === 'local' ? stack.dataDir : `the volumes of compose project ${stack.projectName}`)

@@ -4,11 +4,18 @@ import { selectRuntime } from '@redis-cluster/compose'
 import { formCluster } from '../src/index.ts'
 
 await runScript({
-  name: 'up (cluster)',
-  description: 'form the cluster in the spec layout if needed (idempotent) and wait until it is fully healthy',
-  run: async ({ stack, notice }) => formCluster(stack, await selectRuntime(stack, { notice })),
+  name: 'up',
+  description: 'start the six nodes and form the cluster in the spec layout if needed (both idempotent), then wait until it is fully healthy',
+  // One stack lock over both steps. runScript takes `lock: true` after the lead's core change; the cast goes then.
+  lock: true as unknown as string,
+  run: async ({ stack, progress, notice }) => {
+    const runtime = await selectRuntime(stack, { notice })
+    const start = await runtime.start(stack, { progress })
+    return { ...start, ...(await formCluster(stack, runtime)) }
+  },
   render: (r) => {
+    const nodes = r.started.length === 0 ? `${r.runtime}: all ${r.alreadyRunning.length} nodes already running` : `${r.runtime}: started ${r.started.join(', ')}`
     const what = { created: 'cluster created', completed: 'interrupted creation finished', existing: 'cluster already formed' }[r.action]
-    return `${what}; healthy: ${r.nodes} nodes, 16384 slots ok, replicas in sync (${(r.elapsedMs / 1000).toFixed(2)}s)`
+    return `${nodes}\n${what}; healthy: ${r.nodes} nodes, 16384 slots ok, replicas in sync (${(r.elapsedMs / 1000).toFixed(2)}s)`
   },
 })
