@@ -8,7 +8,7 @@ export interface CliResult {
   readonly stderr: string
 }
 
-/** Runs a package script (`compose/up`, `monitor/status`...) as a user would, with `env` on top of ours. */
+/** Runs a package script (`init/up`, `monitor/status`...) as a user would, with `env` on top of ours. */
 export function runCli(script: string, args: readonly string[], env: Record<string, string>): Promise<CliResult> {
   const [pkg, name] = script.split('/')
   const file = join(REPO_ROOT, 'packages', pkg!, 'scripts', `${name}.ts`)
