@@ -1,4 +1,4 @@
-import type { Line } from './types.ts'
+import type { Line, Range } from './types.ts'
 
 export type Verdict = 'PASS' | 'MISS' | 'INFO'
 
@@ -10,13 +10,19 @@ export function verdictOf(line: Line): Verdict {
 
 const format = (value: number, unit: Line['unit']) => (!Number.isFinite(value) ? 'n/a' : unit === 'x' ? `${value.toFixed(2)}x` : `${value.toFixed(2)}s`)
 
-/** One line per result: verdict, name, value, target, detail. */
+/** Seconds as the details print them: the median of ms values, then their min and max. */
+export function seconds(median: number, { min, max }: Range): string {
+  return `${format(median / 1000, 's')} (${format(min / 1000, 's')}-${format(max / 1000, 's')})`
+}
+
+/** One line per result: verdict, name, median value with (min-max), target, detail. */
 export function renderLines(lines: readonly Line[]): string {
   const width = Math.max(...lines.map((l) => l.name.length))
   return lines
     .map((line) => {
       const target = line.target ? `${line.target.strict ? '<' : '≤'}${format(line.target.max, line.unit)}` : ''
-      return `${verdictOf(line).padEnd(4)}  ${line.name.padEnd(width)}  ${format(line.value, line.unit).padStart(6)}  ${target.padEnd(7)}  ${line.detail}`
+      const range = line.range ? `(${format(line.range.min, line.unit)}-${format(line.range.max, line.unit)})` : ''
+      return `${verdictOf(line).padEnd(4)}  ${line.name.padEnd(width)}  ${format(line.value, line.unit).padStart(6)} ${range.padEnd(15)}  ${target.padEnd(7)}  ${line.detail}`
     })
     .join('\n')
 }

@@ -3,9 +3,9 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError, connectCluster, connectNode, parseClusterNodes, waitFor, type ClusterNodeEntry, type Stack } from '@redis-cluster/core'
-import { createTestStack, runCli, type CliResult, type TestStack } from '@redis-cluster/test-utils'
 import { chooseRuntime, composeRuntime, runCompose, INIT_SERVICE } from '../src/index.ts'
-import { TEST_IMAGE, composeUnavailable, createComposeTestStack, docker, type ComposeTestStack } from './compose-test-stack.ts'
+import { createTestStack, runCli, type CliResult, type TestStack } from '@redis-cluster/test-utils'
+import { TEST_IMAGE, composeUnavailable, createComposeTestStack, docker, type ComposeTestStack } from '@redis-cluster/test-utils'
 import { listListeners } from '../src/_ports.ts'
 
 // The real compose stack on a real Docker engine. One stack is shared by the
