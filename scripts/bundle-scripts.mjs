@@ -6,8 +6,8 @@
 // (`pnpm install` via the root `prepare` script, `pnpm build`, CI); the
 // launcher scripts/run.mjs imports bundlePackage() to rebuild a stale bundle
 // in-process before it runs it. Beside the bundles, dist/.inputs.json records
-// every file the bundles were built from (esbuild's metafile) with its mtime
-// and size, which is how the launcher knows a bundle is stale.
+// the files the bundles were built from (esbuild's metafile) with a hash of
+// each, which is how the launcher knows a bundle is stale.
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
@@ -83,6 +83,7 @@ export async function bundlePackage(packageDir) {
   // Files of earlier builds: a chunk name changes only when its content does, so a run of the old bundle rarely needs one.
   const written = new Set(outputFiles.map((f) => f.path))
   for (const sub of ['.', 'chunks']) {
+    if (!existsSync(join(dist, sub))) continue
     for (const name of readdirSync(join(dist, sub))) {
       const path = join(dist, sub, name)
       if (name.endsWith('.mjs') && !written.has(path)) rmSync(path, { force: true })

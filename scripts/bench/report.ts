@@ -1,4 +1,4 @@
-import type { Line, Range } from './types.ts'
+import type { Line, Medians, Range } from './types.ts'
 
 export type Verdict = 'PASS' | 'MISS' | 'INFO'
 
@@ -10,9 +10,15 @@ export function verdictOf(line: Line): Verdict {
 
 const format = (value: number, unit: Line['unit']) => (!Number.isFinite(value) ? 'n/a' : unit === 'x' ? `${value.toFixed(2)}x` : `${value.toFixed(2)}s`)
 
-/** Seconds as the details print them: the median of ms values, then their min and max. */
-export function seconds(median: number, { min, max }: Range): string {
-  return `${format(median / 1000, 's')} (${format(min / 1000, 's')}-${format(max / 1000, 's')})`
+/** How a detail prints a variant's time (or one part of it): the median in seconds, then (min-max). */
+export function seconds(m: Medians, key: string, part?: string): string {
+  const { min, max } = m.range(key, part)
+  return `${format((part === undefined ? m.ms(key) : m.part(key, part)) / 1000, 's')} (${format(min / 1000, 's')}-${format(max / 1000, 's')})`
+}
+
+/** A range of ms in a line's unit: divided by 1000 for seconds, or by a floor for a ratio. */
+export function scaled({ min, max }: Range, divisor: number): Range {
+  return { min: min / divisor, max: max / divisor }
 }
 
 /** One line per result: verdict, name, median value with (min-max), target, detail. */

@@ -6,7 +6,7 @@ import { projectContainerIds, projectTimes, removeProjectFast, serviceLogTail, t
 import { connectWhenUp, disconnectAll, readProblems, waitHealthy, type Client } from '../health.ts'
 import { assertOk, onCleanup, runChild } from '../measure.ts'
 import { buildUp, runUp, type BenchStack } from '../ours.ts'
-import { seconds } from '../report.ts'
+import { scaled, seconds } from '../report.ts'
 import type { BenchCase, Line, Medians, Sample } from '../types.ts'
 
 /** The standard side's override: redis-cluster-init runs the spec's plain script (plain-init.sh). */
@@ -143,10 +143,9 @@ export function skippedLine(why: string): Line {
 }
 
 function composeUpLines(m: Medians): Line[] {
-  const s = (key: string, part?: string) => seconds(part === undefined ? m.ms(key) : m.part(key, part), m.range(key, part))
+  const s = (key: string, part?: string) => seconds(m, key, part)
   const ours = m.ms('ours')
   const standard = m.ms('standard')
-  const scale = (key: string) => ({ min: m.range(key).min / 1000, max: m.range(key).max / 1000 })
   const parts = (key: string) =>
     `first container created at ${s(key, 'containersCreated')}, all running at ${s(key, 'containersStarted')}, init container started at ${s(key, 'nodesUp')} (${s(key, 'untilInit')} after the last node) and ran ${s(key, 'init')}, health after init ${s(key, 'health')}`
   return [
@@ -158,11 +157,11 @@ function composeUpLines(m: Medians): Line[] {
       detail: `ours ${s('ours')} vs plain \`docker-compose up -d\` of the nodes + PING wait + plain init + health ${s('standard')}`,
       target: { max: 1, strict: true },
     },
-    { name: 'compose up cold: ours', value: ours / 1000, range: scale('ours'), unit: 's', detail: `${parts('ours')}; up exits ${s('ours', 'afterInit')} after init (formCluster ${s('ours', 'formCluster')})` },
+    { name: 'compose up cold: ours', value: ours / 1000, range: scaled(m.range('ours'), 1000), unit: 's', detail: `${parts('ours')}; up exits ${s('ours', 'afterInit')} after init (formCluster ${s('ours', 'formCluster')})` },
     {
       name: 'compose up cold: standard',
       value: standard / 1000,
-      range: scale('standard'),
+      range: scaled(m.range('standard'), 1000),
       unit: 's',
       detail: `${parts('standard')}; \`up -d\` of the nodes exited at ${s('standard', 'composeUp')}, all answered PING at ${s('standard', 'pinged')}`,
     },

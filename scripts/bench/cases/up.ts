@@ -4,8 +4,8 @@ import { createTestStack, type TestStack } from '../../../packages/test-utils/sr
 import { isAborted, onCleanup } from '../measure.ts'
 import { runOursCold, runOursWarm, runPnpmWarm, type BenchStack } from '../ours.ts'
 import { runStandardUp } from '../standard.ts'
-import { seconds } from '../report.ts'
-import type { BenchCase, Line, Medians, Range } from '../types.ts'
+import { scaled, seconds } from '../report.ts'
+import type { BenchCase, Line, Medians } from '../types.ts'
 
 /** Redis reports cluster_state:ok no sooner than ~2 s after a master starts (CLUSTER_WRITABLE_DELAY). */
 const FLOOR_MS = 2000
@@ -40,7 +40,7 @@ export const upCase: BenchCase = {
 }
 
 function upLines(m: Medians): Line[] {
-  const s = (key: string, part?: string) => seconds(part === undefined ? m.ms(key) : m.part(key, part), m.range(key, part))
+  const s = (key: string, part?: string) => seconds(m, key, part)
   const cold = m.ms('ours-cold')
   const warm = m.ms('ours-warm')
   const overhead = m.ms('pnpm-warm') - warm
@@ -50,7 +50,7 @@ function upLines(m: Medians): Line[] {
     {
       name: 'up cold: ours / floor',
       value: cold / FLOOR_MS,
-      range: { min: m.range('ours-cold').min / FLOOR_MS, max: m.range('ours-cold').max / FLOOR_MS },
+      range: scaled(m.range('ours-cold'), FLOOR_MS),
       unit: 'x',
       detail: `ours ${s('ours-cold')}, of which formCluster ${s('ours-cold', 'formCluster')}, vs floor ${plainSeconds(FLOOR_MS)}`,
       target: { max: 1.15 },
@@ -58,14 +58,14 @@ function upLines(m: Medians): Line[] {
     {
       name: 'up cold: ours from node start',
       value: m.part('ours-cold', 'nodesToHealthy') / FLOOR_MS,
-      range: { min: m.range('ours-cold', 'nodesToHealthy').min / FLOOR_MS, max: m.range('ours-cold', 'nodesToHealthy').max / FLOOR_MS },
+      range: scaled(m.range('ours-cold', 'nodesToHealthy'), FLOOR_MS),
       unit: 'x',
       detail: `first redis-server started ${s('ours-cold', 'nodesStarted')} after our process, healthy ${s('ours-cold', 'nodesToHealthy')} later (floor ${plainSeconds(FLOOR_MS)})`,
     },
     {
       name: 'up cold: ours, bench health seen',
       value: m.part('ours-cold', 'healthSeen') / 1000,
-      range: scale(m.range('ours-cold', 'healthSeen')),
+      range: scaled(m.range('ours-cold', 'healthSeen'), 1000),
       unit: 's',
       detail: `the bench's own check (polled while up ran) first passed at ${s('ours-cold', 'healthSeen')}; up exited ${plainSeconds(cold - m.part('ours-cold', 'healthSeen'))} later`,
     },
@@ -74,11 +74,11 @@ function upLines(m: Medians): Line[] {
     {
       name: 'up cold: script startup',
       value: m.part('ours-cold', 'nodesStarted') / 1000,
-      range: scale(m.range('ours-cold', 'nodesStarted')),
+      range: scaled(m.range('ours-cold', 'nodesStarted'), 1000),
       unit: 's',
       detail: `process start, imports, config, preflight: from spawn to the first redis-server; included in ours above`,
     },
-    { name: 'up warm: ours', value: warm / 1000, range: scale(m.range('ours-warm')), unit: 's', detail: `of which formCluster ${s('ours-warm', 'formCluster')}, before it ${s('ours-warm', 'beforeForm')}`, target: { max: 0.3 } },
+    { name: 'up warm: ours', value: warm / 1000, range: scaled(m.range('ours-warm'), 1000), unit: 's', detail: `of which formCluster ${s('ours-warm', 'formCluster')}, before it ${s('ours-warm', 'beforeForm')}`, target: { max: 0.3 } },
     {
       name: 'pnpm overhead',
       value: overhead / 1000,
@@ -89,6 +89,3 @@ function upLines(m: Medians): Line[] {
     },
   ]
 }
-
-/** A range of ms as seconds, the unit of an 's' line. */
-const scale = ({ min, max }: Range): Range => ({ min: min / 1000, max: max / 1000 })
