@@ -19,7 +19,7 @@ describe('pnpm run up / status / down', () => {
   let env: Record<string, string>
   beforeAll(async () => {
     test = await createTestStack()
-    env = { ...env, XDG_CONFIG_HOME: join(test.dir, 'user-config') }
+    env = { ...test.env, XDG_CONFIG_HOME: join(test.dir, 'user-config') }
   })
   afterAll(() => test?.cleanup())
 
