@@ -60,7 +60,7 @@ async function runUpOnce(bench: BenchStack, { watch = false } = {}): Promise<UpS
 /**
  * Our cold `up`: from no processes and no data to full health, then an
  * independent health check. `nodesStarted` is when the first redis-server
- * started (from /proc, 10 ms resolution): what came before it is our scripts'
+ * started (from /proc, 10 ms resolution): what came before it is our command's
  * startup; the 2 s floor only starts counting there.
  */
 export async function runOursCold(bench: BenchStack): Promise<UpSample> {

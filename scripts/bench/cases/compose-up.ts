@@ -42,7 +42,7 @@ function breakdown(startedEpochMs: number, totalMs: number, times: ProjectTimes)
   }
 }
 
-/** The bench's own health check right after our scripts exit: 0 when healthy at once, else how long it took beyond (counted against us). */
+/** The bench's own health check right after our `up` exits: 0 when healthy at once, else how long it took beyond (counted against us). */
 async function healthLag(bench: ComposeBench): Promise<number> {
   const clients = await connectAll(bench.stack, bench.stack.nodes, { connectTimeoutMs: 1000 })
   try {
