@@ -9,9 +9,9 @@ import { availableParallelism, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { composeUpCase, skippedLine } from './bench/cases/compose-up.ts'
 import { upCase } from './bench/cases/up.ts'
-import { cleanupOnSignals, isAborted, median, runCleanups } from './bench/measure.ts'
+import { cleanupOnSignals, isAborted, median, range, runCleanups } from './bench/measure.ts'
 import { renderLines, renderMachine, verdictOf } from './bench/report.ts'
-import type { BenchCase, Line, Sample } from './bench/types.ts'
+import type { BenchCase, Line, Medians, Sample } from './bench/types.ts'
 
 const CASES: readonly BenchCase[] = [upCase, composeUpCase]
 
@@ -78,10 +78,14 @@ async function main(): Promise<number> {
           }
         }
       }
-      const medians = {
-        failed: (key: string) => failures[key],
-        ms: (key: string) => median((samples[key] ?? []).map((s) => s.ms)),
-        part: (key: string, part: string) => median((samples[key] ?? []).map((s) => s.parts[part] ?? Number.NaN).filter(Number.isFinite)),
+      const values = (key: string, part?: string) =>
+        (samples[key] ?? []).map((s) => (part === undefined ? s.ms : (s.parts[part] ?? Number.NaN))).filter(Number.isFinite)
+      const medians: Medians = {
+        failed: (key) => failures[key],
+        ms: (key) => median(values(key)),
+        part: (key, part) => median(values(key, part)),
+        range: (key, part) => range(values(key, part)),
+        ratioRange: (a, b) => range(values(a).slice(0, values(b).length).map((ms, i) => ms / values(b)[i]!)),
       }
       results.push({ case: benchCase.name, runs: variants.length > 0 ? caseRuns : 0, lines: lines(medians), samples, failures })
     }
@@ -98,7 +102,7 @@ async function main(): Promise<number> {
     const json = results.map((r) => ({ ...r, lines: r.lines.map((l) => ({ ...l, verdict: verdictOf(l) })) }))
     process.stdout.write(`${JSON.stringify({ runs, machine, cases: json }, null, 2)}\n`)
   } else {
-    for (const r of results) process.stdout.write(`${r.case} (${r.runs > 0 ? `medians of ${r.runs} runs` : 'skipped'})\n${renderLines(r.lines)}\n`)
+    for (const r of results) process.stdout.write(`${r.case} (${r.runs > 0 ? `medians of ${r.runs} runs (min-max)` : 'skipped'})\n${renderLines(r.lines)}\n`)
     process.stdout.write(`${renderMachine(machine)}\n`)
   }
   return 0

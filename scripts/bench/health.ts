@@ -83,13 +83,15 @@ export interface HealthWatch {
 /**
  * Polls in the background (every 10 ms) while something else brings the
  * cluster up, to see when the bench's condition first held, whatever the
- * command under test waits for. The nodes must be running.
+ * command under test waits for. Connects once every node answers.
  */
 export function watchHealthy(stack: Stack, replicas: number): HealthWatch {
   let stopped = false
   let seenAt: number | undefined
   const loop = (async () => {
-    const clients = await connectAll(stack, stack.nodes, { connectTimeoutMs: 1000 })
+    let clients: Client[] | undefined
+    while (!stopped && !clients) clients = await connectAll(stack, stack.nodes, { connectTimeoutMs: 1000 }).catch(() => sleep(20).then(() => undefined))
+    if (!clients) return
     try {
       while (!stopped && seenAt === undefined) {
         if ((await readProblems(clients, replicas).catch(() => ['read failed'])).length === 0) seenAt = performance.now()

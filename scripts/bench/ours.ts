@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import { localRuntime } from '../../packages/compose/src/index.ts'
 import { connectAll, type Stack } from '../../packages/core/src/index.ts'
 import { REPO_ROOT } from '../../packages/test-utils/src/index.ts'
@@ -14,37 +13,21 @@ export interface BenchStack {
   readonly stack: Stack
 }
 
-/** The packages whose `up` script `turbo run up` runs, in its order. */
-const UP_PACKAGES = ['compose', 'init'] as const
-type UpPackage = (typeof UP_PACKAGES)[number]
-
-/** What turbo runs for a package's `up` task: its package.json script, read now so the bench follows the build setup. */
-function upCommand(pkg: UpPackage): string {
-  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'packages', pkg, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }
-  const command = manifest.scripts?.up
-  if (!command) throw new Error(`packages/${pkg}/package.json has no "up" script`)
-  return command
-}
+/** What `pnpm run up` runs (root package.json): the launcher, which runs init's bundled `up` script in its own process. */
+const UP_COMMAND = [join(REPO_ROOT, 'scripts', 'run.mjs'), 'init', 'up'] as const
 
 /**
- * Brings the bundles `up` runs (dist/, turbo's `build` task, which `pnpm run up`
- * runs first) up to date with the sources, so the bench never times stale code
- * nor a rebuild. Untimed; a cache hit takes ~0.3 s.
+ * Runs `up` exactly as `pnpm run up` does, minus pnpm: `node scripts/run.mjs
+ * init up FLAGS` from the repo root. The launcher rebuilds a stale bundle
+ * first, so call buildUp() untimed before a timed run.
  */
-export async function buildUpScripts(): Promise<void> {
-  const filters = UP_PACKAGES.map((pkg) => `--filter=@redis-cluster/${pkg}`)
-  assertOk('turbo run build', await runChild(join(REPO_ROOT, 'node_modules', '.bin', 'turbo'), ['run', 'build', ...filters, '--output-logs=errors-only'], { cwd: REPO_ROOT, env: process.env }))
+export function runUp(bench: BenchStack, flags: readonly string[]): Promise<ChildResult> {
+  return runChild(process.execPath, [...UP_COMMAND, ...flags], { cwd: REPO_ROOT, env: { ...process.env, ...bench.env } })
 }
 
-/**
- * Runs a package's `up` script exactly as turbo's task does (`sh -c` in the
- * package directory, node_modules/.bin on PATH, like pnpm), minus pnpm and turbo.
- * The flags are fixed words appended to the script.
- */
-export function runUpScript(bench: BenchStack, pkg: UpPackage, flags: string): Promise<ChildResult> {
-  const cwd = join(REPO_ROOT, 'packages', pkg)
-  const PATH = [join(cwd, 'node_modules', '.bin'), join(REPO_ROOT, 'node_modules', '.bin'), process.env.PATH].join(delimiter)
-  return runChild('/bin/sh', ['-c', `${upCommand(pkg)} ${flags}`], { cwd, env: { ...process.env, ...bench.env, PATH } })
+/** Brings the `up` bundle up to date with the sources (the launcher rebuilds it if stale), so the bench never times a rebuild. Untimed. */
+export async function buildUp(): Promise<void> {
+  assertOk('up --help', await runChild(process.execPath, [...UP_COMMAND, '--help'], { cwd: REPO_ROOT, env: process.env }))
 }
 
 export interface UpSample {
@@ -53,22 +36,22 @@ export interface UpSample {
 }
 
 /**
- * compose/up then init/up, timed from the first spawn to the second exit.
- * Parts: each script's wall time, init's in-process `formCluster` time, and
- * with `watch` when the bench's own health condition first held (polled while init runs).
+ * One `up`, timed from spawn to exit. Parts: its in-process `formCluster`
+ * time (from --json), the rest (process start, imports, config, starting the
+ * nodes), and with `watch` when the bench's own health condition first held
+ * (polled from when the command's nodes answer).
  */
-async function runUpScripts(bench: BenchStack, { watch = false } = {}): Promise<UpSample> {
-  const started = performance.now()
-  const compose = assertOk('compose up', await runUpScript(bench, 'compose', '-q'))
+async function runUpOnce(bench: BenchStack, { watch = false } = {}): Promise<UpSample> {
   const watcher = watch ? watchHealthy(bench.stack, bench.stack.nodes.length / 2) : undefined
+  const started = performance.now()
   try {
-    // --json instead of -q only to read init's in-process elapsedMs; it renders a few hundred bytes at the end.
-    const init = assertOk('init up', await runUpScript(bench, 'init', '--json'))
-    const formMs = Number((JSON.parse(init.stdout) as { elapsedMs: number }).elapsedMs)
-    const parts: Record<string, number> = { composeUp: compose.ms, initUp: init.ms, formCluster: formMs, initStartup: init.ms - formMs }
+    // --json instead of -q only to read the in-process elapsedMs; it renders a few hundred bytes at the end.
+    const up = assertOk('up', await runUp(bench, ['--json']))
+    const formCluster = Number((JSON.parse(up.stdout) as { elapsedMs: number }).elapsedMs)
+    const parts: Record<string, number> = { up: up.ms, formCluster, beforeForm: up.ms - formCluster }
     const seenAt = await watcher?.stop()
     if (seenAt !== undefined) parts.healthSeen = seenAt - started
-    return { ms: compose.ms + init.ms, parts }
+    return { ms: up.ms, parts }
   } finally {
     await watcher?.stop()
   }
@@ -77,15 +60,15 @@ async function runUpScripts(bench: BenchStack, { watch = false } = {}): Promise<
 /**
  * Our cold `up`: from no processes and no data to full health, then an
  * independent health check. `nodesStarted` is when the first redis-server
- * started (from /proc, 10 ms resolution): what came before it is our scripts'
+ * started (from /proc, 10 ms resolution): what came before it is our command's
  * startup; the 2 s floor only starts counting there.
  */
 export async function runOursCold(bench: BenchStack): Promise<UpSample> {
-  await buildUpScripts()
+  await buildUp()
   await localRuntime.stop(bench.stack, { purge: true })
   await waitPortsFree(bench.stack)
   const bootAtStart = uptimeSeconds()
-  const sample = await runUpScripts(bench, { watch: true })
+  const sample = await runUpOnce(bench, { watch: true })
   const lag = await verifyHealthy(bench)
   const ms = sample.ms + lag
   const starts = (await localRuntime.ps(bench.stack)).map((n) => (n.pid ? processStartSeconds(n.pid) : undefined))
@@ -93,22 +76,22 @@ export async function runOursCold(bench: BenchStack): Promise<UpSample> {
   return { ms, parts: { ...sample.parts, nodesStarted, nodesToHealthy: ms - nodesStarted, ...(lag > 0 ? { healthLag: lag } : {}) } }
 }
 
-/** Our warm `up`: both scripts against an already healthy cluster. */
+/** Our warm `up` against an already healthy cluster. */
 export async function runOursWarm(bench: BenchStack): Promise<UpSample> {
+  await buildUp()
   await ensureHealthy(bench)
-  const sample = await runUpScripts(bench)
+  const sample = await runUpOnce(bench)
   await verifyHealthy(bench)
   return sample
 }
 
 /**
- * `pnpm run up` (pnpm → turbo, with its cached `build` task → per package
- * `pnpm run up` → the package's script) against the already healthy throwaway
- * stack: turbo passes RC_* and REDIS* through. The output must say nothing was started, or the env did not
- * reach the scripts and they acted on another stack.
+ * `pnpm run up` (pnpm → scripts/run.mjs → init's bundled `up`) against the
+ * already healthy throwaway stack. The output must say nothing was started, or
+ * the env did not reach the command and it acted on another stack.
  */
 export async function runPnpmWarm(bench: BenchStack): Promise<UpSample> {
-  await buildUpScripts() // so turbo's build task is a cache hit, not a rebuild after someone's edit
+  await buildUp()
   await ensureHealthy(bench)
   const result = assertOk('pnpm run up', await runChild('pnpm', ['run', 'up'], { cwd: REPO_ROOT, env: { ...process.env, ...bench.env } }))
   if (!/already running/.test(result.stdout) || !/already formed/.test(result.stdout)) {
@@ -120,12 +103,12 @@ export async function runPnpmWarm(bench: BenchStack): Promise<UpSample> {
 
 async function ensureHealthy(bench: BenchStack): Promise<void> {
   const ps = await localRuntime.ps(bench.stack)
-  if (ps.some((n) => n.state !== 'running')) await runUpScripts(bench)
+  if (ps.some((n) => n.state !== 'running')) assertOk('up', await runUp(bench, ['-q']))
   await verifyHealthy(bench)
 }
 
 /**
- * The bench's own check right after our scripts exit. Returns 0 when healthy at
+ * The bench's own check right after our `up` exits. Returns 0 when healthy at
  * once; otherwise waits and returns how long health took beyond the exit
  * (counted against us, and shown).
  */

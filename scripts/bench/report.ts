@@ -1,4 +1,4 @@
-import type { Line } from './types.ts'
+import type { Line, Medians, Range } from './types.ts'
 
 export type Verdict = 'PASS' | 'MISS' | 'INFO'
 
@@ -10,13 +10,25 @@ export function verdictOf(line: Line): Verdict {
 
 const format = (value: number, unit: Line['unit']) => (!Number.isFinite(value) ? 'n/a' : unit === 'x' ? `${value.toFixed(2)}x` : `${value.toFixed(2)}s`)
 
-/** One line per result: verdict, name, value, target, detail. */
+/** How a detail prints a variant's time (or one part of it): the median in seconds, then (min-max). */
+export function seconds(m: Medians, key: string, part?: string): string {
+  const { min, max } = m.range(key, part)
+  return `${format((part === undefined ? m.ms(key) : m.part(key, part)) / 1000, 's')} (${format(min / 1000, 's')}-${format(max / 1000, 's')})`
+}
+
+/** A range of ms in a line's unit: divided by 1000 for seconds, or by a floor for a ratio. */
+export function scaled({ min, max }: Range, divisor: number): Range {
+  return { min: min / divisor, max: max / divisor }
+}
+
+/** One line per result: verdict, name, median value with (min-max), target, detail. */
 export function renderLines(lines: readonly Line[]): string {
   const width = Math.max(...lines.map((l) => l.name.length))
   return lines
     .map((line) => {
       const target = line.target ? `${line.target.strict ? '<' : '≤'}${format(line.target.max, line.unit)}` : ''
-      return `${verdictOf(line).padEnd(4)}  ${line.name.padEnd(width)}  ${format(line.value, line.unit).padStart(6)}  ${target.padEnd(7)}  ${line.detail}`
+      const range = line.range ? `(${format(line.range.min, line.unit)}-${format(line.range.max, line.unit)})` : ''
+      return `${verdictOf(line).padEnd(4)}  ${line.name.padEnd(width)}  ${format(line.value, line.unit).padStart(6)} ${range.padEnd(15)}  ${target.padEnd(7)}  ${line.detail}`
     })
     .join('\n')
 }

@@ -21,6 +21,15 @@ export interface Medians {
   ms(key: string): number
   /** Median ms of one part of a variant's samples. */
   part(key: string, part: string): number
+  /** Fastest and slowest ms of a variant's samples, or of one part of them. */
+  range(key: string, part?: string): Range
+  /** Lowest and highest per-round ratio a/b (rounds interleave the variants, so round i of each ran side by side). */
+  ratioRange(a: string, b: string): Range
+}
+
+export interface Range {
+  readonly min: number
+  readonly max: number
 }
 
 /** One printed result line. A target makes it PASS/MISS; without one it is INFO. */
@@ -30,6 +39,8 @@ export interface Line {
   readonly unit: 's' | 'x'
   readonly detail: string
   readonly target?: { readonly max: number; readonly strict?: boolean }
+  /** Min and max beside the median `value`, in its unit. */
+  readonly range?: Range
 }
 
 /** One entry of the suite (up, later backup, reshard, report): ours against the standard tools, same run. */

@@ -10,6 +10,7 @@ await runScript({
     purge: { type: 'boolean', description: 'also delete every node\'s data (asks first)' },
     yes: { type: 'boolean', description: 'do not ask before --purge', short: 'y' },
   },
+  // The stack lock; a running `up` is asked to stop, and `down` takes over.
   lock: 'preempt',
   run: async ({ stack, args, notice }) => {
     const runtime = await selectRuntime(stack, { notice })

@@ -3,9 +3,9 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError, connectCluster, connectNode, parseClusterNodes, waitFor, type ClusterNodeEntry, type Stack } from '@redis-cluster/core'
-import { createTestStack, runCli, type CliResult, type TestStack } from '@redis-cluster/test-utils'
 import { chooseRuntime, composeRuntime, runCompose, INIT_SERVICE } from '../src/index.ts'
-import { TEST_IMAGE, composeUnavailable, createComposeTestStack, docker, type ComposeTestStack } from './compose-test-stack.ts'
+import { createTestStack, runCli, type CliResult, type TestStack } from '@redis-cluster/test-utils'
+import { TEST_IMAGE, composeUnavailable, createComposeTestStack, docker, type ComposeTestStack } from '@redis-cluster/test-utils'
 import { listListeners } from '../src/_ports.ts'
 
 // The real compose stack on a real Docker engine. One stack is shared by the
@@ -69,13 +69,11 @@ describe.skipIf(Boolean(unavailable))(`compose runtime e2e${unavailable ? ` (ski
   const serviceContainer = (service: string) =>
     docker(['ps', '-aq', '--no-trunc', '--filter', label(), '--filter', `label=com.docker.compose.service=${service}`]).stdout.trim().split('\n')[0]!
 
-  /** `pnpm run up` as turbo runs it: the compose runtime starts the nodes (and the init container), then init forms/checks. */
-  async function up(): Promise<{ nodes: CliResult; cluster: { action: string; healthy: boolean } }> {
-    const nodes = await cli('compose/up')
+  /** `pnpm run up`: the compose runtime starts the nodes (and the init container), then init forms/checks, in one command. */
+  async function up(): Promise<{ nodes: CliResult }> {
+    const nodes = await cli('init/up')
     expectOk(nodes)
-    const cluster = await cli('init/up', ['--json'])
-    expectOk(cluster)
-    return { nodes, cluster: JSON.parse(cluster.stdout) }
+    return { nodes }
   }
 
   async function views(): Promise<{ id: string; entries: ClusterNodeEntry[] }[]> {
@@ -142,11 +140,11 @@ describe.skipIf(Boolean(unavailable))(`compose runtime e2e${unavailable ? ` (ski
 
   it('up: six healthy nodes in the exact layout, formed by the init container (exit 0)', { timeout: 240_000 }, async () => {
     const started = performance.now()
-    const { nodes, cluster } = await up()
+    const { nodes } = await up()
     console.info(`compose up from nothing to healthy: ${((performance.now() - started) / 1000).toFixed(1)}s`)
     expect(nodes.stdout).toMatch(/compose: started redis-node-0, .*redis-node-5/)
     expect(nodes.stderr).toMatch(/redis-cluster-init: cluster formed/)
-    expect(cluster).toMatchObject({ action: 'existing', healthy: true })
+    expect(nodes.stdout).toMatch(/cluster already formed; healthy/)
     ids = await expectSpecLayout()
     expect(await chooseRuntime(test.load({ RC_RUNTIME: 'auto' }))).toMatchObject({ reason: `compose project ${test.project} exists` })
 
@@ -178,10 +176,10 @@ describe.skipIf(Boolean(unavailable))(`compose runtime e2e${unavailable ? ` (ski
   })
 
   it('up again: nothing to form (init not even started) and node ids are unchanged', { timeout: 240_000 }, async () => {
-    const { nodes, cluster } = await up()
+    const { nodes } = await up()
     expect(nodes.stdout).toMatch(/all 6 nodes already running/)
     expect(nodes.stderr).toMatch(/cluster already formed, redis-cluster-init not needed/)
-    expect(cluster).toMatchObject({ action: 'existing', healthy: true })
+    expect(nodes.stdout).toMatch(/cluster already formed; healthy/)
     expect(await expectSpecLayout()).toEqual(ids)
   })
 
@@ -217,9 +215,9 @@ describe.skipIf(Boolean(unavailable))(`compose runtime e2e${unavailable ? ` (ski
     expect(containerIds()).toEqual([])
     expect(docker(['volume', 'ls', '-q', '--filter', label()]).stdout.split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(6)
 
-    const { nodes, cluster } = await up()
+    const { nodes } = await up()
     expect(nodes.stdout).toMatch(/compose: started redis-node-0/)
-    expect(cluster).toMatchObject({ action: 'existing', healthy: true })
+    expect(nodes.stdout).toMatch(/cluster already formed; healthy/)
     expect(containerIds().some((id) => before.includes(id))).toBe(false)
     expect(await expectSpecLayout()).toEqual(ids)
     const again = connectCluster(stack)
@@ -251,8 +249,8 @@ describe.skipIf(Boolean(unavailable))(`compose runtime e2e${unavailable ? ` (ski
     expect(rows.find((r) => r.node === replica.name)).toMatchObject({ role: 'master', slots: '0-5460' })
     expect(rows.find((r) => r.node === master.name)).toMatchObject({ role: 'down' })
 
-    const { cluster } = await up()
-    expect(cluster).toMatchObject({ action: 'existing', healthy: true })
+    const { nodes } = await up()
+    expect(nodes.stdout).toMatch(/cluster already formed; healthy/)
     const after = await views()
     const old = after[0]!.entries.find((e) => e.myself)!
     expect(old.role).toBe('replica')

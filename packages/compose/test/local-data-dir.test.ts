@@ -51,7 +51,7 @@ describe('local runtime and its data dir', () => {
     const node = stack.nodes[2]!
     undo = makeUnwritable(node.dataDir) // its files from the first start are still writable: Redis would start
 
-    const up = await runCli('compose/up', [], test.env)
+    const up = await runCli('init/up', [], test.env)
     expect(up.exitCode, up.stderr).toBe(78)
     expect(up.stderr).toMatch(new RegExp(`^up \\(nodes\\): cannot open ${node.dataDir}/\\S+: permission denied \\(E(PERM|ACCES)\\)\n  fix: .*${node.dataDir}.*chattr -i.*RC_DATA_DIR`))
     expect(up.stderr.trim().split('\n')).toHaveLength(2)
@@ -59,7 +59,7 @@ describe('local runtime and its data dir', () => {
 
     undo()
     undo = undefined
-    expect((await runCli('compose/up', [], test.env)).exitCode).toBe(0)
+    expect((await runCli('init/up', [], test.env)).exitCode).toBe(0)
   })
 
   it('knows, stops and does not restart a node whose own pid file Redis could not write', async () => {
@@ -68,14 +68,14 @@ describe('local runtime and its data dir', () => {
     const node = stack.nodes[2]!
     mkdirSync(join(node.dataDir, 'redis.pid'), { recursive: true }) // Redis skips its pidfile with a log line
 
-    expect((await runCli('compose/up', [], test.env)).exitCode).toBe(0)
+    expect((await runCli('init/up', [], test.env)).exitCode).toBe(0)
     const owner = findPortOwner(node.port)
     expect(owner).toMatch(/^pid \d+ \(redis-server\)$/)
     // soft: each of these failed on its own before we wrote our own pid file
     const ps = JSON.parse((await runCli('compose/ps', ['--json'], test.env)).stdout)
     expect.soft(ps.nodes[2]).toMatchObject({ node: node.name, state: 'running', pid: Number(/\d+/.exec(owner!)![0]) })
 
-    const again = await runCli('compose/up', [], test.env)
+    const again = await runCli('init/up', [], test.env)
     expect.soft(again.exitCode, again.stderr).toBe(0)
     expect.soft(again.stdout).toMatch(/all 6 nodes already running/)
 
@@ -110,7 +110,7 @@ describe('local runtime and its data dir', () => {
     test = await createTestStack()
     const file = join(test.dir, 'not-a-dir')
     writeFileSync(file, '')
-    const up = await runCli('compose/up', [], { ...test.env, RC_DATA_DIR: file })
+    const up = await runCli('init/up', [], { ...test.env, RC_DATA_DIR: file })
     expect(up.exitCode, up.stderr).toBe(78)
     expect(up.stderr).toBe(
       `up (nodes): cannot create ${file}/redis-node-0: ${file} is a file, not a directory\n  fix: move ${file} away, or point RC_DATA_DIR at another directory\n`,
@@ -122,7 +122,7 @@ describe('local runtime and its data dir', () => {
     const dir = join(test.dir, 'read-only')
     mkdirSync(dir)
     undo = makeUnwritable(dir)
-    const up = await runCli('compose/up', [], { ...test.env, RC_DATA_DIR: dir })
+    const up = await runCli('init/up', [], { ...test.env, RC_DATA_DIR: dir })
     expect(up.exitCode, up.stderr).toBe(78)
     expect(up.stderr).toMatch(new RegExp(`^up \\(nodes\\): cannot create ${dir}/redis-node-0: permission denied \\(E(PERM|ACCES)\\)\n  fix: let this user write to ${dir} .*RC_DATA_DIR`))
   })

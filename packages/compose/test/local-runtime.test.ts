@@ -60,7 +60,7 @@ describe('local runtime', () => {
     test = await createTestStack()
     blocker = createServer()
     await new Promise<void>((resolve) => blocker!.listen(test!.ports[2], '127.0.0.1', resolve))
-    const result = await runCli('compose/up', [], test.env)
+    const result = await runCli('init/up', [], test.env)
     expect(result.exitCode).toBe(78)
     expect(result.stderr).toMatch(new RegExp(`port ${test.ports[2]} \\(redis-node-2\\) is used by pid ${process.pid} \\(node\\)`))
     expect(result.stderr).toMatch(/fix: /)
@@ -71,7 +71,7 @@ describe('local runtime', () => {
     test = await createTestStack()
     await localRuntime.start(test.load())
     writeFileSync(test.env.REDIS_PASSWORD_FILE!, 'another-password')
-    const result = await runCli('compose/up', [], test.env)
+    const result = await runCli('init/up', [], test.env)
     expect(result.exitCode).toBe(78)
     expect(result.stderr).toMatch(/rejects the password in the secret file/)
     writeFileSync(test.env.REDIS_PASSWORD_FILE!, test.password) // so cleanup can stop them cleanly
@@ -81,25 +81,25 @@ describe('local runtime', () => {
     test = await createTestStack()
     const badConf = join(test.dir, 'bad.conf')
     writeFileSync(badConf, 'cluster-enabled yes\nno-such-directive 1\n')
-    const result = await runCli('compose/up', [], { ...test.env, RC_CONF_FILE: badConf })
+    const result = await runCli('init/up', [], { ...test.env, RC_CONF_FILE: badConf })
     expect(result.exitCode).toBe(78)
     expect(result.stderr).toMatch(/exited on start .*no-such-directive/)
   })
 
   it('says how to install redis-server when it is missing (exit 78)', async () => {
     test = await createTestStack()
-    const result = await runCli('compose/up', [], { ...test.env, PATH: '/nonexistent' })
+    const result = await runCli('init/up', [], { ...test.env, PATH: '/nonexistent' })
     expect(result.exitCode).toBe(78)
     expect(result.stderr).toMatch(/redis-server is not installed[\s\S]*apt-get install -y redis-server/)
   })
 
   it('needs a missing secret created first (exit 78), and rejects unknown flags (exit 2)', async () => {
     test = await createTestStack()
-    const missing = await runCli('compose/up', [], { ...test.env, REDIS_PASSWORD_FILE: join(test.dir, 'nope.txt') })
+    const missing = await runCli('init/up', [], { ...test.env, REDIS_PASSWORD_FILE: join(test.dir, 'nope.txt') })
     expect(missing.exitCode).toBe(78)
     expect(missing.stderr.trim().split('\n')).toHaveLength(2) // the problem, then `fix:`
     expect(missing.stderr).toMatch(/nope.txt is missing/)
-    const unknown = await runCli('compose/up', ['--bogus'], test.env)
+    const unknown = await runCli('init/up', ['--bogus'], test.env)
     expect(unknown.exitCode).toBe(2)
     expect(unknown.stderr).toMatch(/Unknown option '--bogus'/)
   })

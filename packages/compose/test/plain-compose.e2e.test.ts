@@ -2,8 +2,7 @@ import { cpSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { REPO_ROOT, runCli } from '@redis-cluster/test-utils'
-import { composeUnavailable, createComposeTestStack, docker, type ComposeTestStack } from './compose-test-stack.ts'
+import { REPO_ROOT, composeUnavailable, createComposeTestStack, docker, runCli, type ComposeTestStack } from '@redis-cluster/test-utils'
 
 // A user who types the spec's own commands from the repo root must reach the
 // stack the toolkit started: same project, same containers, and `up -d` must
@@ -38,7 +37,7 @@ describe.skipIf(Boolean(unavailable))(`plain docker-compose from the repo root${
   const projectIds = (project: string) => docker(['ps', '-aq', '--no-trunc', '--filter', `label=com.docker.compose.project=${project}`]).stdout.split('\n').filter(Boolean).sort()
 
   it('`ps -q` lists the containers the toolkit started, and `up -d` keeps them (same project, ports and images)', { timeout: 300_000 }, async () => {
-    const up = await runCli('compose/up', [], { RC_ROOT: root, RC_DATA_DIR: test.env.RC_DATA_DIR!, RC_RUNTIME: 'compose', RC_TIMEOUT_MS: '90000' })
+    const up = await runCli('init/up', [], { RC_ROOT: root, RC_DATA_DIR: test.env.RC_DATA_DIR!, RC_RUNTIME: 'compose', RC_TIMEOUT_MS: '90000' })
     expect(up.exitCode, `${up.stdout}\n${up.stderr}`).toBe(0)
     const ids = projectIds(test.project)
     expect(ids).toHaveLength(7) // six nodes and the init container

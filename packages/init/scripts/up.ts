@@ -4,17 +4,21 @@ import { selectRuntime } from '@redis-cluster/compose'
 import { formCluster } from '../src/index.ts'
 
 await runScript({
-  name: 'up (cluster)',
-  description: 'form the cluster in the spec layout if needed (idempotent) and wait until it is fully healthy',
+  name: 'up',
+  description: 'start the six nodes and form the cluster in the spec layout if needed (both idempotent), then wait until it is fully healthy',
+  // One stack lock over both steps: nobody changes the stack between them.
   lock: true,
-  run: async ({ stack, notice }) => {
-    const result = await formCluster(stack, await selectRuntime(stack, { notice }))
-    const drift = describeDrift(result)
+  run: async ({ stack, progress, notice }) => {
+    const runtime = await selectRuntime(stack, { notice })
+    const start = await runtime.start(stack, { progress })
+    const formed = await formCluster(stack, runtime)
+    const drift = describeDrift(formed)
     if (drift) notice(drift)
-    return result
+    return { ...start, ...formed }
   },
   render: (r) => {
+    const nodes = r.started.length === 0 ? `${r.runtime}: all ${r.alreadyRunning.length} nodes already running` : `${r.runtime}: started ${r.started.join(', ')}`
     const what = { created: 'cluster created', completed: 'interrupted creation finished', existing: 'cluster already formed' }[r.action]
-    return [...r.steps, `${what}; healthy: ${r.nodes} nodes, 16384 slots ok, replicas in sync (${(r.elapsedMs / 1000).toFixed(2)}s)`].join('\n')
+    return [nodes, ...r.steps, `${what}; healthy: ${r.nodes} nodes, 16384 slots ok, replicas in sync (${(r.elapsedMs / 1000).toFixed(2)}s)`].join('\n')
   },
 })

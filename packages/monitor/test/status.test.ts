@@ -10,8 +10,6 @@ describe('status', () => {
   const extra: NodeClient[] = []
   beforeAll(async () => {
     test = await createTestStack()
-    const up = await runCli('compose/up', ['-q'], test.env)
-    expect(up.exitCode).toBe(0)
     const form = await runCli('init/up', ['--json'], test.env)
     expect(form.exitCode, form.stderr).toBe(0)
     expect(JSON.parse(form.stdout)).toMatchObject({ action: 'created', healthy: true, nodes: 6 })

@@ -8,12 +8,15 @@ export interface CliResult {
   readonly stderr: string
 }
 
-/** Runs a package script (`compose/up`, `monitor/status`...) as a user would, with `env` on top of ours. */
+/**
+ * Runs a package script (`init/up`, `monitor/status`...) as a user would, with
+ * `env` on top of ours: through the launcher the root commands use, so tests
+ * run the bundle users run (rebuilt first if a source changed).
+ */
 export function runCli(script: string, args: readonly string[], env: Record<string, string>): Promise<CliResult> {
   const [pkg, name] = script.split('/')
-  const file = join(REPO_ROOT, 'packages', pkg!, 'scripts', `${name}.ts`)
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts', 'run.mjs'), pkg!, name!, ...args], {
       cwd: join(REPO_ROOT, 'packages', pkg!),
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,8 +2,8 @@ import { chmodSync, chownSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { spawnSync } from 'node:child_process'
-import { createTestStack, type TestStack } from '@redis-cluster/test-utils'
-import { composeRuntime } from '../src/index.ts'
+import { composeRuntime } from '@redis-cluster/compose'
+import { createTestStack, type TestStack } from './test-stack.ts'
 
 export const TEST_IMAGE = process.env.REDIS_IMAGE || 'redis-cluster-toolkit/redis:local'
 
