@@ -4,7 +4,7 @@
 // as its esbuild bundle (dist/<command>.mjs, ~0.1 s to start instead of ~0.6 s
 // under tsx), imported into this process, never stale: when any file the
 // bundle was built from (every source, dependency, the bundler and
-// package.json, by mtime and size) differs or is gone, the package is rebuilt
+// package.json, by content hash) differs or is gone, the package is rebuilt
 // here first (~0.5 s, only after an edit or an install that skipped scripts).
 //
 // Why not `turbo run build` before each command: turbo's start and cache
