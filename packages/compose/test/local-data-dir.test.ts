@@ -53,7 +53,7 @@ describe('local runtime and its data dir', () => {
 
     const up = await runCli('init/up', [], test.env)
     expect(up.exitCode, up.stderr).toBe(78)
-    expect(up.stderr).toMatch(new RegExp(`^up \\(nodes\\): cannot open ${node.dataDir}/\\S+: permission denied \\(E(PERM|ACCES)\\)\n  fix: .*${node.dataDir}.*chattr -i.*RC_DATA_DIR`))
+    expect(up.stderr).toMatch(new RegExp(`^up: cannot open ${node.dataDir}/\\S+: permission denied \\(E(PERM|ACCES)\\)\n  fix: .*${node.dataDir}.*chattr -i.*RC_DATA_DIR`))
     expect(up.stderr.trim().split('\n')).toHaveLength(2)
     for (const n of stack.nodes) expect(await isPortFree(n.port), n.name).toBe(true)
 
@@ -113,7 +113,7 @@ describe('local runtime and its data dir', () => {
     const up = await runCli('init/up', [], { ...test.env, RC_DATA_DIR: file })
     expect(up.exitCode, up.stderr).toBe(78)
     expect(up.stderr).toBe(
-      `up (nodes): cannot create ${file}/redis-node-0: ${file} is a file, not a directory\n  fix: move ${file} away, or point RC_DATA_DIR at another directory\n`,
+      `up: cannot create ${file}/redis-node-0: ${file} is a file, not a directory\n  fix: move ${file} away, or point RC_DATA_DIR at another directory\n`,
     )
   })
 
@@ -124,6 +124,6 @@ describe('local runtime and its data dir', () => {
     undo = makeUnwritable(dir)
     const up = await runCli('init/up', [], { ...test.env, RC_DATA_DIR: dir })
     expect(up.exitCode, up.stderr).toBe(78)
-    expect(up.stderr).toMatch(new RegExp(`^up \\(nodes\\): cannot create ${dir}/redis-node-0: permission denied \\(E(PERM|ACCES)\\)\n  fix: let this user write to ${dir} .*RC_DATA_DIR`))
+    expect(up.stderr).toMatch(new RegExp(`^up: cannot create ${dir}/redis-node-0: permission denied \\(E(PERM|ACCES)\\)\n  fix: let this user write to ${dir} .*RC_DATA_DIR`))
   })
 })

@@ -94,7 +94,7 @@ describe('pnpm run up / down when .env changed the ports of running nodes', () =
     expect(refused.exitCode).toBe(78)
     const runsOn = old.nodes.map((n, i) => `${n.name} runs on ${n.port}@${n.busPort}, not ${moved.nodes[i]!.port}@${moved.nodes[i]!.busPort}`)
     expect(refused.stderr).toBe(
-      `up (nodes): the ports changed while the nodes ran: ${runsOn.join(', ')}\n` +
+      `up: the ports changed while the nodes ran: ${runsOn.join(', ')}\n` +
         '  fix: `pnpm run down` stops them where they run; then `pnpm run up` moves the cluster to the new ports\n',
     )
 
