@@ -101,11 +101,7 @@ async function rewriteNode(stack: Stack, reading: NodeReading, names: ReadonlyMa
   let client: NodeClient | undefined
   try {
     client = await connectNode(stack, node)
-    const waited = performance.now()
-    const { before, waitedFor } = await startRewrite(client, node.name, stack.timeoutMs, sent, options)
-    const waitedMs = Math.round(performance.now() - waited)
-    const startedAt = new Date()
-    const started = performance.now()
+    const { before, waitedFor, waitedMs, startedAt, started } = await startRewrite(client, node.name, stack.timeoutMs, sent, options)
     options.progress?.(`${node.name} (${role}): rewriting its AOF of ${formatBytes(Number(before.aof_current_size))}`)
     const after = await waitForRewrite(client, node.name, Number(before.aof_rewrites), stack.timeoutMs)
     const timing = { startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), durationMs: Math.round(performance.now() - started), ...(waitedFor ? { waitedFor, waitedMs } : {}) }
@@ -161,6 +157,10 @@ function busyWith(info: Persistence): string | undefined {
 async function startRewrite(client: NodeClient, name: string, timeoutMs: number, sent: { maybe: boolean }, { progress }: RewriteAofOptions) {
   let waitedFor: string | undefined
   let before: Persistence | undefined
+  const waiting = performance.now()
+  // When BGREWRITEAOF was sent: the fork comes after, so [sent, seen done] holds the whole rewrite.
+  let startedAt = new Date()
+  let started = 0
   await waitFor(
     async () => {
       const info = await persistence(client)
@@ -171,6 +171,8 @@ async function startRewrite(client: NodeClient, name: string, timeoutMs: number,
         return `it is busy with ${busy}`
       }
       sent.maybe = true
+      startedAt = new Date()
+      started = performance.now()
       try {
         await client.bgrewriteaof()
       } catch (error) {
@@ -185,7 +187,7 @@ async function startRewrite(client: NodeClient, name: string, timeoutMs: number,
     },
     { timeoutMs, intervalMs: 20, what: `${name} to finish what it runs before our AOF rewrite`, hint: 'raise RC_TIMEOUT_MS if its BGSAVE or rewrite is this slow, or find why with `pnpm status`' },
   )
-  return { before: before!, waitedFor }
+  return { before: before!, waitedFor, waitedMs: Math.round(started - waiting), startedAt, started }
 }
 
 /**
