@@ -20,8 +20,8 @@ describe('aof:rewrite', () => {
   const masters = () => stack.nodes.filter((n) => n.role === 'master')
   /** Slows every fork's key writes: each rewrite then lasts long enough to be seen by polling. */
   const slowForks = (microsPerKey: number, nodes: readonly StackNode[] = stack.nodes) => Promise.all(nodes.map((n) => clients[n.index]!.config('SET', 'rdb-key-save-delay', `${microsPerKey}`)))
-  const run = async (args: string[]) => {
-    const result = await runCli('backup/aof-rewrite', args, test.env)
+  const run = async (args: string[], env: Record<string, string> = {}) => {
+    const result = await runCli('backup/aof-rewrite', args, { ...test.env, ...env })
     return { ...result, json: () => JSON.parse(result.stdout) as AofRewriteResult }
   }
   const baseFile = (node: StackNode) => /^file (\S+) seq \d+ type b$/m.exec(readFileSync(join(node.dataDir, 'appendonlydir', 'appendonly.aof.manifest'), 'utf8'))?.[1]
@@ -140,6 +140,18 @@ describe('aof:rewrite', () => {
     expect(ok).toBe(false)
     expect(nodes.find((n) => n.node === 'redis-node-5')).toMatchObject({ result: 'failed', error: expect.stringMatching(/^redis-node-5 \(127\.0\.0\.1:\d+\) did not answer .* in time/) })
     expect(nodes.filter((n) => n.result === 'ok')).toHaveLength(5)
+  })
+
+  it('a rewrite outlasting the run deadline is a failed row saying it still runs; later nodes are not started', async () => {
+    await slowForks(20_000, [stack.nodes[3]!]) // ~6 s for its 300 keys
+    const result = await run(['--json'], { RC_TIMEOUT_MS: '4000' })
+    expect(result.exitCode).toBe(1)
+    const { nodes } = result.json()
+    expect(nodes[0]).toMatchObject({ node: 'redis-node-3', result: 'failed', leftRunning: true, error: expect.stringMatching(/^redis-node-3: timed out .*; the rewrite we started may still be running/) })
+    expect((await persistence(3)).aof_rewrite_in_progress).toBe('1')
+    for (const row of nodes.slice(1)) expect(row).toMatchObject({ result: 'failed', error: `${row.node}: not started, the run reached its deadline` })
+    await expect.poll(async () => (await persistence(3)).aof_rewrite_in_progress, { timeout: 20_000, interval: 100 }).toBe('0')
+    expect((await persistence(3)).aof_last_bgrewrite_status).toBe('ok')
   })
 
   it('a second run while one rewrites exits 75 naming the holder; --quiet prints nothing on success', async () => {
