@@ -1,1 +1,3 @@
 export {}
+export { rewriteAof, type RewriteAofOptions, type AofRewriteResult, type AofRewriteRow } from './aof-rewrite.ts'
+export { renderAofRewrite } from './render-aof-rewrite.ts'

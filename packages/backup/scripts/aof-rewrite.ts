@@ -1,0 +1,15 @@
+#!/usr/bin/env tsx
+import { runScript } from '@redis-cluster/core'
+import { renderAofRewrite, rewriteAof } from '../src/index.ts'
+
+await runScript({
+  name: 'aof:rewrite',
+  description: 'BGREWRITEAOF on every node, one at a time (replicas first), waiting out any BGSAVE or rewrite already running; AOF size before/after per node (exit 1 when a node failed)',
+  flags: {
+    node: { type: 'string', description: 'only this node: redis-node-N or N' },
+  },
+  lock: true,
+  run: ({ stack, args, progress, notice }) => rewriteAof(stack, { node: args.node, progress, notice }),
+  render: renderAofRewrite,
+  exitCode: (result) => (result.ok ? 0 : 1),
+})
