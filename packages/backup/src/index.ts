@@ -1,3 +1,2 @@
-export {}
 export { rewriteAof, type RewriteAofOptions, type AofRewriteResult, type AofRewriteRow } from './aof-rewrite.ts'
 export { renderAofRewrite } from './render-aof-rewrite.ts'
