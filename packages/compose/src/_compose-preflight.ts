@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs'
 import { dirname, relative, resolve } from 'node:path'
-import { ConfigError, loadZx, type Stack, type StackNode } from '@redis-cluster/core'
+import { ConfigError, runShell, type Stack, type StackNode } from '@redis-cluster/core'
 import { findPortOwner, isPortFree } from './_ports.ts'
 
 /** uid/gid of the `redis` user the containers run as (official image and ours). */
@@ -85,9 +85,8 @@ function composeText(stack: Stack): string {
 }
 
 async function missingImages(stack: Stack): Promise<string[]> {
-  const { $ } = await loadZx()
   const images = composeImages(stack)
-  const present = await Promise.all(images.map(async (image) => (await $({ quiet: true, nothrow: true, env: stack.env })`docker image inspect --format ${'{{.Id}}'} ${image}`).exitCode === 0))
+  const present = await Promise.all(images.map(async (image) => (await (await runShell({ quiet: true, nothrow: true, env: stack.env }))`docker image inspect --format ${'{{.Id}}'} ${image}`).exitCode === 0))
   return images.filter((_, i) => !present[i])
 }
 

@@ -1,5 +1,5 @@
 import { request } from 'node:http'
-import { ConfigError, loadZx, type Stack } from '@redis-cluster/core'
+import { ConfigError, loadZx, runShell, type Stack } from '@redis-cluster/core'
 
 /** Where the Docker engine listens, from DOCKER_HOST (default: the local unix socket). */
 export interface DockerEndpoint {
@@ -47,7 +47,7 @@ export function dockerGet<T>(endpoint: DockerEndpoint, path: string, timeoutMs =
 
 /** `undefined` when the engine answers; otherwise why not, in a few words. */
 export async function engineProblem(stack: Stack, timeoutMs = 1000): Promise<string | undefined> {
-  const { $, which } = await loadZx()
+  const { which } = await loadZx()
   const endpoint = dockerEndpoint(stack.env)
   if (endpoint.http) {
     try {
@@ -57,7 +57,7 @@ export async function engineProblem(stack: Stack, timeoutMs = 1000): Promise<str
     }
   }
   if (!(await which('docker', { nothrow: true }))) return 'the docker CLI is not installed'
-  const out = await $({ quiet: true, nothrow: true, env: stack.env, timeout: timeoutMs * 3 })`docker version --format ${'{{.Server.Version}}'}`
+  const out = await (await runShell({ quiet: true, nothrow: true, env: stack.env, timeout: timeoutMs * 3 }))`docker version --format ${'{{.Server.Version}}'}`
   return out.exitCode === 0 ? undefined : `${endpoint.label}: ${lastLine(out.stderr) || 'no answer'}`
 }
 
@@ -77,8 +77,8 @@ export async function assertEngine(stack: Stack): Promise<void> {
 let composeCommand: Promise<readonly string[]> | undefined
 export function findCompose(stack: Stack): Promise<readonly string[]> {
   composeCommand ??= (async () => {
-    const { $, which } = await loadZx()
-    const v2 = await $({ quiet: true, nothrow: true, env: stack.env })`docker compose version --short`
+    const { which } = await loadZx()
+    const v2 = await (await runShell({ quiet: true, nothrow: true, env: stack.env }))`docker compose version --short`
     if (v2.exitCode === 0) return ['docker', 'compose']
     if (await which('docker-compose', { nothrow: true })) return ['docker-compose']
     composeCommand = undefined
@@ -96,9 +96,8 @@ export interface ProjectContainer {
 }
 
 export async function listProjectContainers(stack: Stack): Promise<ProjectContainer[]> {
-  const { $ } = await loadZx()
   const format = '{{.ID}} {{.Label "com.docker.compose.service"}} {{.State}}'
-  const out = await $({ quiet: true, env: stack.env })`docker ps -a --no-trunc --filter ${`label=com.docker.compose.project=${stack.projectName}`} --format ${format}`
+  const out = await (await runShell({ quiet: true, env: stack.env }))`docker ps -a --no-trunc --filter ${`label=com.docker.compose.project=${stack.projectName}`} --format ${format}`
   return out.stdout
     .split('\n')
     .filter(Boolean)
@@ -119,16 +118,14 @@ export interface ContainerState {
 
 /** `docker inspect` of one container, or undefined when it is gone. */
 export async function inspectContainer(stack: Stack, id: string): Promise<{ State: ContainerState; RestartCount: number } | undefined> {
-  const { $ } = await loadZx()
-  const out = await $({ quiet: true, nothrow: true, env: stack.env })`docker inspect --type container ${id}`
+  const out = await (await runShell({ quiet: true, nothrow: true, env: stack.env }))`docker inspect --type container ${id}`
   if (out.exitCode !== 0) return undefined
   return (JSON.parse(out.stdout) as { State: ContainerState; RestartCount: number }[])[0]
 }
 
 /** The last `lines` lines a container wrote (stdout and stderr), optionally only since a time. */
 export async function containerLogs(stack: Stack, id: string, { lines = 10, since }: { lines?: number; since?: string } = {}): Promise<string> {
-  const { $ } = await loadZx()
-  const out = await $({ quiet: true, nothrow: true, env: stack.env })`docker logs --tail ${lines} ${since ? ['--since', since] : []} ${id}`
+  const out = await (await runShell({ quiet: true, nothrow: true, env: stack.env }))`docker logs --tail ${lines} ${since ? ['--since', since] : []} ${id}`
   return `${out.stdout}${out.stderr}`.trimEnd()
 }
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import type { ProcessOutput } from 'zx'
 import { dirname, join } from 'node:path'
-import { CheckFailedError, ConfigError, TemporaryError, classifyFormation, connectAll, connectNode, loadZx, parseClusterNodes, runRedisCli, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
+import { CheckFailedError, ConfigError, TemporaryError, classifyFormation, connectAll, connectNode, parseClusterNodes, runRedisCli, runShell, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
 import type { NodeState, Runtime, StartResult, StopResult } from './runtime.ts'
 import { assertEngine, containerLogs, findCompose, inspectContainer, lastLine, listProjectContainers, type ProjectContainer } from './_docker.ts'
 import { composeProfiles, preflightCompose, publishBusPorts } from './_compose-preflight.ts'
@@ -105,11 +105,10 @@ function serviceContainer(containers: readonly ProjectContainer[], service: stri
 
 /** Runs a compose subcommand for this stack; failures become one line naming the cause. */
 export async function runCompose(stack: Stack, args: readonly string[]): Promise<ProcessOutput> {
-  const { $ } = await loadZx()
   const command = await findCompose(stack)
   const envFile = existsSync(stack.envFile) ? ['--env-file', stack.envFile] : []
   const files = ['-f', stack.composeFile, ...(publishBusPorts(stack) ? ['-f', busPortsFile(stack)] : [])]
-  const out = await $({ quiet: true, nothrow: true, env: stack.env, cwd: dirname(stack.composeFile) })`${command} -p ${stack.projectName} ${files} ${envFile} ${args}`
+  const out = await (await runShell({ quiet: true, nothrow: true, env: stack.env, cwd: dirname(stack.composeFile) }))`${command} -p ${stack.projectName} ${files} ${envFile} ${args}`
   if (out.exitCode !== 0) throw describeComposeError(stack, `${command.join(' ')} ${args[0]}`, out.stderr || out.stdout)
   return out
 }
@@ -182,8 +181,7 @@ async function waitForInit(stack: Stack): Promise<string> {
   const container = serviceContainer(await listProjectContainers(stack), INIT_SERVICE)
   const startedAt = container && (await inspectContainer(stack, container.id))?.State.StartedAt
   if (!container || !startedAt) throw new TemporaryError(`${INIT_SERVICE} has no container after \`up\``, hint)
-  const { $ } = await loadZx()
-  const waited = await $({ quiet: true, nothrow: true, env: stack.env, timeout: stack.timeoutMs })`docker wait ${container.id}`
+  const waited = await (await runShell({ quiet: true, nothrow: true, env: stack.env, timeout: stack.timeoutMs }))`docker wait ${container.id}`
   if (waited.exitCode !== 0) throw new TemporaryError(`${INIT_SERVICE} did not finish within ${stack.timeoutMs / 1000}s`, hint)
   const { id } = container
   const code = Number(waited.stdout.trim())

@@ -2,7 +2,7 @@ import { CheckFailedError, TemporaryError } from './errors.ts'
 import { describeRedisError } from './redis-errors.ts'
 import { currentRun } from './run-context.ts'
 import type { Stack } from './stack.ts'
-import { loadZx } from './zx.ts'
+import { runShell } from './zx.ts'
 
 /**
  * Runs `redis-cli -e ARGS`, after `prefix` (e.g. `docker exec -e REDISCLI_AUTH ID`
@@ -12,10 +12,9 @@ import { loadZx } from './zx.ts'
  * as ours, so a wrong password exits 78 with a fix, not redis-cli's raw text.
  */
 export async function runRedisCli(stack: Stack, args: readonly string[], { prefix = [], env = process.env }: { prefix?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-  const { $ } = await loadZx()
   const run = currentRun()
   const timeout = Math.max(1, (run?.deadline ?? Date.now() + stack.timeoutMs) - Date.now())
-  const out = await $({ env: { ...env, REDISCLI_AUTH: stack.password }, quiet: true, nothrow: true, timeout, ...(run ? { signal: run.signal } : {}) })`${prefix} redis-cli -e ${args}`
+  const out = await (await runShell({ env: { ...env, REDISCLI_AUTH: stack.password }, quiet: true, nothrow: true, timeout }))`${prefix} redis-cli -e ${args}`
   if (out.exitCode === 0) return out.stdout
   const subject = { name: 'redis-cli', host: flagValue(args, '-h') ?? '127.0.0.1', port: Number(flagValue(args, '-p') ?? 6379) }
   if (out.signal) throw run?.signal.aborted ? run.signal.reason : new TemporaryError(`${subject.name} did not finish within ${(timeout / 1000).toFixed(1)}s (is the node paused?)`, 'check the node with `pnpm status`')
