@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError, connectCluster, connectNode, parseClusterNodes, waitFor, type ClusterNodeEntry, type Stack } from '@redis-cluster/core'
 import { chooseRuntime, composeRuntime, runCompose, INIT_SERVICE } from '../src/index.ts'
-import { createTestStack, runCli, type CliResult, type TestStack } from '@redis-cluster/test-utils'
+import { allocatePorts, createTestStack, runCli, type CliResult, type TestStack } from '@redis-cluster/test-utils'
 import { TEST_IMAGE, composeUnavailable, createComposeTestStack, docker, type ComposeTestStack } from '@redis-cluster/test-utils'
 import { listListeners } from '../src/_ports.ts'
 
@@ -256,5 +256,35 @@ describe.skipIf(Boolean(unavailable))(`compose runtime e2e${unavailable ? ` (ski
     expect(old.role).toBe('replica')
     expect(old.masterId).toBe(ids[3])
     expect(after.map((v) => v.id)).toEqual(ids)
+  })
+
+  it('volumes that outlive an address change (new IPs and ports in .env): up re-introduces the nodes, same ids and data', { timeout: 240_000 }, async () => {
+    const before = await views()
+    expectOk(await cli('compose/down'))
+    const prefix = stack.nodes[0]!.clusterIp!.split('.').slice(0, 3).join('.')
+    const ports = await allocatePorts(6)
+    const moved = Object.fromEntries(stack.nodes.flatMap((_, i) => [[`REDIS${i}_IP`, `${prefix}.${40 + i}`], [`REDIS${i}_PORT`, `${ports[i]}`], [`REDIS${i}_BUS_PORT`, `${ports[i]! + 10000}`]]))
+    const result = await runCli('init/up', [], { ...test.env, ...moved })
+    expectOk(result)
+    expect(result.stdout).toMatch(/redis-node-0: re-introduced at \S+\.40:\d+/)
+    expect(result.stdout).toMatch(/cluster already formed; healthy/)
+    const movedStack = test.load(moved)
+    const client = connectCluster(movedStack)
+    try {
+      expect(await client.get('e2e:kept')).toMatch(/^kept-/)
+    } finally {
+      client.disconnect()
+    }
+    const ids = await Promise.all(
+      movedStack.nodes.map(async (node) => {
+        const c = await connectNode(movedStack, node)
+        try {
+          return parseClusterNodes((await c.cluster('NODES')) as string).find((e) => e.myself)!.id
+        } finally {
+          c.disconnect()
+        }
+      }),
+    )
+    expect(ids).toEqual(before.map((v) => v.id))
   })
 })
