@@ -1,1 +1,9 @@
-export {}
+export { takeBackup, type TakeBackupOptions, type BackupResult } from './take-backup.ts'
+export { verifyBackup, renderVerify, type VerifyResult } from './verify.ts'
+export { listBackups, resolveBackup, renderBackupList, type BackupEntry } from './list.ts'
+export { applyRetention, type RetentionPolicy } from './retention.ts'
+export { recordBackupRun, TEXTFILE } from './textfile.ts'
+export { readManifest, MANIFEST_FILE, MANIFEST_FORMAT, type Manifest, type ShardManifest, type NodeRef } from './manifest.ts'
+export { checkRdb, pullRdb, sha256File, type RdbCheck } from './rdb.ts'
+export { planShards, type ShardPlan } from './shards.ts'
+export { parseCount, renderBackup, summarizeBackup } from './render-backup.ts'
