@@ -178,6 +178,20 @@ describe('backup', () => {
     }
   })
 
+  it('a full disk exits 75 and leaves nothing behind (tmpfs of 16 KiB)', async () => {
+    const dir = join(test.dir, 'full')
+    mkdirSync(dir)
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', dir])
+    try {
+      const result = await runCli('backup/backup', ['--dir', dir], test.env)
+      expect(result.exitCode, result.stderr).toBe(75)
+      expect(result.stderr).toMatch(/no space left on the device[\s\S]*fix: free space/)
+      expect(readdirSync(dir)).toEqual([])
+    } finally {
+      execFileSync('umount', [dir])
+    }
+  })
+
   it('a shard without a caught-up replica: exit 75 naming it; --allow-master pulls it from the master, and says so', async () => {
     const replica = (await localRuntime.ps(stack)).find((n) => n.node === 'redis-node-4')!
     process.kill(replica.pid!, 'SIGKILL')
