@@ -37,7 +37,8 @@ export async function takeBackup(stack: Stack, options: TakeBackupOptions = {}):
   const { progress = () => {}, notice = () => {} } = options
   const { shards, notices } = planShards(await readNodes(stack), { allowMaster: options.allowMaster })
   notices.forEach(notice)
-  const name = backupName(started)
+  // Chosen now, as the manifest names it; under the stack lock no other backup takes it meanwhile.
+  const name = await freeName(root, backupName(started))
   const tmp = join(root, `.tmp-${name}-${process.pid}`)
   await fsStep(() => mkdir(tmp, { recursive: true }))
   let taken: ShardManifest[]
@@ -66,7 +67,8 @@ export async function takeBackup(stack: Stack, options: TakeBackupOptions = {}):
   const dir = await fsStep(async () => {
     try {
       await writeFile(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`)
-      return await renameFree(tmp, root, name)
+      await rename(tmp, join(root, name))
+      return join(root, name)
     } catch (error) {
       await rm(tmp, { recursive: true, force: true }).catch(() => {})
       throw error
@@ -102,14 +104,11 @@ async function backUpShard(stack: Stack, shard: ShardPlan, tmp: string, progress
   return { index: shard.index, slots: shard.slots, master: shard.master, replicas: shard.replicas, source, replOffset: check.replOffset, replId: check.replId, keys: check.keys, keysBefore, keysAfter, file, bytes: size, sha256 }
 }
 
-/** Renames the finished temp dir to `name` (`name-2`... when a backup already took that second); returns its path. */
-async function renameFree(tmp: string, root: string, name: string): Promise<string> {
+/** `name`, or `name-2`, `name-3`... when a backup already took that second. */
+async function freeName(root: string, name: string): Promise<string> {
   for (let n = 1; ; n++) {
-    const dir = join(root, n === 1 ? name : `${name}-${n}`)
-    if (await stat(dir).then(() => false, () => true)) {
-      await rename(tmp, dir)
-      return dir
-    }
+    const candidate = n === 1 ? name : `${name}-${n}`
+    if (await stat(join(root, candidate)).then(() => false, () => true)) return candidate
   }
 }
 
