@@ -88,8 +88,10 @@ async function backUpShard(stack: Stack, shard: ShardPlan, tmp: string, progress
   try {
     progress(`shard ${shard.index} (slots ${formatRanges(shard.slots)}): pulling from ${node.name} (${shard.sourceRole})`)
     keysBefore = await client.dbsize()
+    const pulling = performance.now()
     await pullRdb(stack, node, path)
     keysAfter = await client.dbsize()
+    progress(`shard ${shard.index}: pulled in ${((performance.now() - pulling) / 1000).toFixed(2)}s, checking`)
   } finally {
     client.disconnect()
   }

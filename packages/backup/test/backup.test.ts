@@ -138,13 +138,18 @@ describe('backup', () => {
   it('retention: --keep 2 keeps the two newest good backups; list shows them good', async () => {
     const env = { ...test.env, RC_BACKUP_DIR: join(test.dir, 'rotated') }
     const names: string[] = []
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 2; i++) {
       const run = await runCli('backup/backup', ['--json', '--keep', '2'], env)
       expect(run.exitCode, run.stderr).toBe(0)
       const result: BackupResult = JSON.parse(run.stdout)
       expect(result.dir).toBe(join(test.dir, 'rotated', result.name))
       names.push(result.name)
     }
+    // as cron runs it: nothing on stdout, one line on stderr
+    const quiet = await runCli('backup/backup', ['--quiet', '--keep', '2'], env)
+    expect([quiet.exitCode, quiet.stdout]).toEqual([0, ''])
+    expect(quiet.stderr).toMatch(new RegExp(`^backup: ok: 3 shards, ${written} keys, .* -> \\S+/rotated/(\\S+); retention removed ${names[0]}\\n$`))
+    names.push(/rotated\/(\S+);/.exec(quiet.stderr)![1]!)
     expect(new Set(names).size).toBe(3) // two may start in one second: the second is NAME-2, and its manifest says so
     expect(readdirSync(join(test.dir, 'rotated')).sort()).toEqual(names.slice(1).sort())
     const list = await runCli('backup/backup-list', ['--json'], env)
