@@ -203,8 +203,16 @@ describe('backup', () => {
     const replica = (await localRuntime.ps(stack)).find((n) => n.node === 'redis-node-4')!
     process.kill(replica.pid!, 'SIGKILL')
     const dir = join(test.dir, 'degraded')
-    const refused = await runCli('backup/backup', ['--dir', dir], test.env)
+    const textfiles = join(test.dir, 'textfiles-failed')
+    mkdirSync(textfiles)
+    // into the directory holding the first test's good backup: the failed run's metrics still describe that one
+    const refused = await runCli('backup/backup', ['--textfile', textfiles], backupEnv())
     expect(refused.exitCode).toBe(75)
+    expect(readdirSync(join(test.dir, 'backups'))).toEqual([good.name])
+    const prom = readFileSync(join(textfiles, TEXTFILE), 'utf8')
+    expect(prom).toMatch(/^redis_cluster_backup_last_result 0$/m)
+    const lastSuccess = Number(/^redis_cluster_backup_last_success_timestamp_seconds (\S+)$/m.exec(prom)?.[1])
+    expect(lastSuccess).toBeCloseTo(Date.parse(good.startedAt) / 1000, 3)
     expect(refused.stderr).toMatch(/no caught-up replica to back up from: shard 1 \(slots 5461-10922, master redis-node-1\): redis-node-4 does not answer/)
     expect(refused.stderr).toMatch(/fix: .*--allow-master/)
     expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([])
