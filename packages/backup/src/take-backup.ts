@@ -1,4 +1,4 @@
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CheckFailedError, connectNode, describeFsError, formatRanges, readNodes, type Stack } from '@redis-cluster/core'
 import { MANIFEST_FILE, MANIFEST_FORMAT, TOOLKIT_VERSION, backupName, sealManifest, type Manifest, type ShardManifest } from './manifest.ts'
@@ -67,7 +67,10 @@ export async function takeBackup(stack: Stack, options: TakeBackupOptions = {}):
   const dir = await fsStep(async () => {
     try {
       await writeFile(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`)
+      // On disk before the rename makes it look complete: a crash must not leave a named backup of empty files.
+      await Promise.all([...taken.map((s) => s.file), MANIFEST_FILE, '.'].map((f) => syncPath(join(tmp, f))))
       await rename(tmp, join(root, name))
+      await syncPath(root)
       return join(root, name)
     } catch (error) {
       await rm(tmp, { recursive: true, force: true }).catch(() => {})
@@ -111,6 +114,15 @@ async function freeName(root: string, name: string): Promise<string> {
   for (let n = 1; ; n++) {
     const candidate = n === 1 ? name : `${name}-${n}`
     if (await stat(join(root, candidate)).then(() => false, () => true)) return candidate
+  }
+}
+
+async function syncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
   }
 }
 
