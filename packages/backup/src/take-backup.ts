@@ -1,6 +1,6 @@
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CheckFailedError, connectNode, describeFsError, formatRanges, readNodes, type Stack } from '@redis-cluster/core'
+import { CheckFailedError, connectNode, describeFsError, formatRanges, loadZx, readNodes, type Stack } from '@redis-cluster/core'
 import { MANIFEST_FILE, MANIFEST_FORMAT, TOOLKIT_VERSION, backupName, sealManifest, type Manifest, type ShardManifest } from './manifest.ts'
 import { checkRdb, pullRdb, rdbProblem, sha256File } from './rdb.ts'
 import { applyRetention, type RetentionPolicy } from './retention.ts'
@@ -35,7 +35,9 @@ export async function takeBackup(stack: Stack, options: TakeBackupOptions = {}):
   const started = new Date()
   const root = options.dir ?? stack.backup.dir
   const { progress = () => {}, notice = () => {} } = options
-  const { shards, notices } = planShards(await readNodes(stack), { allowMaster: options.allowMaster })
+  // zx (which runs redis-cli and redis-check-rdb) loads while the nodes are read, not after: ~80 ms off the critical path.
+  const [readings] = await Promise.all([readNodes(stack), loadZx()])
+  const { shards, notices } = planShards(readings, { allowMaster: options.allowMaster })
   notices.forEach(notice)
   // Chosen now, as the manifest names it; under the stack lock no other backup takes it meanwhile.
   const name = await freeName(root, backupName(started))
