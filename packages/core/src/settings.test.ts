@@ -18,6 +18,9 @@ describe('readSettings()', () => {
         dataDir: '.data',
         nodeTimeoutMs: undefined,
         publishBusPorts: false,
+        backupDir: 'backups',
+        backupKeep: undefined,
+        backupKeepDays: undefined,
       },
       problems: [],
       invalid: new Set(),
@@ -35,6 +38,11 @@ describe('readSettings()', () => {
     expect(readSettings({}, { RC_PUBLISH_BUS_PORTS: 'yes' }).settings.publishBusPorts).toBe(true)
     expect(readSettings({}, { RC_PUBLISH_BUS_PORTS: '0' }).settings.publishBusPorts).toBe(false)
     expect(readSettings({}, { RC_PUBLISH_BUS_PORTS: 'on please' }).problems).toEqual(["RC_PUBLISH_BUS_PORTS='on please': expected 1 or 0 (or true/false, yes/no)"])
+  })
+
+  it('reads the backup settings; retention counts are whole numbers of at least 1', () => {
+    expect(readSettings({ RC_BACKUP_DIR: '/srv/backups' }, { RC_BACKUP_KEEP: '7', RC_BACKUP_KEEP_DAYS: '30' }).settings).toMatchObject({ backupDir: '/srv/backups', backupKeep: 7, backupKeepDays: 30 })
+    expect(readSettings({}, { RC_BACKUP_KEEP: '0' }).problems).toEqual(["RC_BACKUP_KEEP='0' is not a count (a whole number, at least 1)"])
   })
 
   it('checks the compose file\'s variables too, and collects every problem', () => {

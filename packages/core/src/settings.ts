@@ -19,6 +19,7 @@ const matching = (pattern: RegExp, what: string) => z.string().check(z.regex(pat
 const port = whole(1, 65535, ' is not a port (an integer 1-65535)')
 const milliseconds = whole(1, 2 ** 31 - 1, ' is not a duration (a whole number of milliseconds, at least 1)')
 const seconds = whole(1, 2 ** 31 - 1, ' is not a duration (a whole number of seconds, at least 1)')
+const count = whole(1, 2 ** 31 - 1, ' is not a count (a whole number, at least 1)')
 const octet = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
 const ipv4 = matching(new RegExp(`^${octet}(?:\\.${octet}){3}$`), ' is not an IPv4 address (like 172.19.0.60)')
 const subnet = matching(new RegExp(`^${octet}(?:\\.${octet}){3}/(?:3[0-2]|[12]?[0-9])$`), ' is not an IPv4 subnet (like 172.19.0.0/16)')
@@ -42,6 +43,10 @@ const VARIABLES = {
   RC_RUNTIME: runtime,
   RC_TIMEOUT_MS: milliseconds,
   RC_PUBLISH_BUS_PORTS: flag,
+  // Backups: where they go and how many a run keeps (cron sets these once, not on every command line).
+  RC_BACKUP_DIR: path,
+  RC_BACKUP_KEEP: count,
+  RC_BACKUP_KEEP_DAYS: count,
   // The compose project: docker-compose reads the same name from compose/.env (-> ../.env).
   COMPOSE_PROJECT_NAME: projectName,
   /** The old name of COMPOSE_PROJECT_NAME, still honoured. */
@@ -84,6 +89,7 @@ export const DEFAULTS = {
   RC_RUNTIME: 'auto',
   RC_TIMEOUT_MS: 60_000,
   RC_PUBLISH_BUS_PORTS: false,
+  RC_BACKUP_DIR: 'backups',
   COMPOSE_PROJECT_NAME: 'redis-cluster',
 } as const satisfies Values
 
@@ -101,6 +107,10 @@ export interface Settings {
   readonly nodeTimeoutMs: number | undefined
   /** RC_PUBLISH_BUS_PORTS: also publish the cluster-bus ports (compose). */
   readonly publishBusPorts: boolean
+  /** RC_BACKUP_DIR, relative to the root; RC_BACKUP_KEEP / RC_BACKUP_KEEP_DAYS: retention when no flag says otherwise (none by default). */
+  readonly backupDir: string
+  readonly backupKeep: number | undefined
+  readonly backupKeepDays: number | undefined
 }
 
 export interface SettingsResult {
@@ -153,6 +163,9 @@ export function readSettings(fileEnv: Readonly<Record<string, string>>, processE
     dataDir: v.RC_DATA_DIR ?? DEFAULTS.RC_DATA_DIR,
     nodeTimeoutMs: v.REDIS_CLUSTER_NODE_TIMEOUT,
     publishBusPorts: v.RC_PUBLISH_BUS_PORTS ?? DEFAULTS.RC_PUBLISH_BUS_PORTS,
+    backupDir: v.RC_BACKUP_DIR ?? DEFAULTS.RC_BACKUP_DIR,
+    backupKeep: v.RC_BACKUP_KEEP,
+    backupKeepDays: v.RC_BACKUP_KEEP_DAYS,
   }
   return { settings, problems, invalid, notices }
 }

@@ -51,6 +51,8 @@ export interface Stack {
   readonly nodeTimeoutMs: number | undefined
   /** RC_PUBLISH_BUS_PORTS: compose also publishes the cluster-bus ports. */
   readonly publishBusPorts: boolean
+  /** Backups: the directory (RC_BACKUP_DIR, default `backups/` under the root) and the retention cron asks for (RC_BACKUP_KEEP, RC_BACKUP_KEEP_DAYS). */
+  readonly backup: { readonly dir: string; readonly keep: number | undefined; readonly keepDays: number | undefined }
 }
 
 export interface LoadStackOptions {
@@ -155,6 +157,7 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
     timeoutMs: settings.timeoutMs,
     nodeTimeoutMs: settings.nodeTimeoutMs,
     publishBusPorts: settings.publishBusPorts,
+    backup: { dir: resolve(root, settings.backupDir), keep: settings.backupKeep, keepDays: settings.backupKeepDays },
   })
 }
 
