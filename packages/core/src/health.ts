@@ -15,7 +15,7 @@ export interface NodeAnswer {
   /** Its CLUSTER NODES view; `myself` is its own entry. */
   readonly entries: readonly ClusterNodeEntry[]
   readonly myself: ClusterNodeEntry
-  /** INFO clients, memory, persistence and replication, merged with CLUSTER INFO. */
+  /** INFO server, clients, memory, persistence and replication, merged with CLUSTER INFO. */
   readonly info: Readonly<Record<string, string>>
   readonly keys: number
 }
@@ -39,7 +39,7 @@ export async function readNodes(stack: Stack, clients?: readonly NodeClient[]): 
       let client = clients?.[i]
       try {
         client ??= await connectNode(stack, node, { connectTimeoutMs: 1000, commandTimeoutMs: 2000 })
-        const [nodesText, clusterInfo, info, keys] = await Promise.all([client.cluster('NODES'), client.cluster('INFO'), client.info('clients', 'memory', 'persistence', 'replication'), client.dbsize()])
+        const [nodesText, clusterInfo, info, keys] = await Promise.all([client.cluster('NODES'), client.cluster('INFO'), client.info('server', 'clients', 'memory', 'persistence', 'replication'), client.dbsize()])
         const entries = parseClusterNodes(nodesText as string)
         const myself = entries.find((e) => e.myself)!
         return { node, id: myself.id, entries, myself, info: { ...parseInfo(info), ...parseInfo(clusterInfo as string) }, keys }
