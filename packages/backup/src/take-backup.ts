@@ -70,7 +70,8 @@ export async function takeBackup(stack: Stack, options: TakeBackupOptions = {}):
     try {
       await writeFile(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`)
       // On disk before the rename makes it look complete: a crash must not leave a named backup of empty files.
-      await Promise.all([...taken.map((s) => s.file), MANIFEST_FILE, '.'].map((f) => syncPath(join(tmp, f))))
+      // (each RDB was synced as soon as it was pulled)
+      await Promise.all([MANIFEST_FILE, '.'].map((f) => syncPath(join(tmp, f))))
       await rename(tmp, join(root, name))
       await syncPath(root)
       return join(root, name)
@@ -100,7 +101,8 @@ async function backUpShard(stack: Stack, shard: ShardPlan, tmp: string, progress
   } finally {
     client.disconnect()
   }
-  const [check, sha256, { size }] = await Promise.all([checkRdb(path), sha256File(path), stat(path)])
+  // The fsync overlaps the check and the other shards' pulls instead of queueing after all of them.
+  const [check, sha256, { size }] = await Promise.all([checkRdb(path), sha256File(path), stat(path), fsStep(() => syncPath(path))])
   if (!check.ok) throw rdbProblem(`${node.name} -> ${file}`, check)
   // Idle: equal. Under writes the snapshot lies between the two samples.
   if (check.keys < Math.min(keysBefore, keysAfter) || check.keys > Math.max(keysBefore, keysAfter)) {
