@@ -38,6 +38,7 @@ export async function createTestStack({ secret, env = {} }: CreateTestStackOptio
     RC_ROOT: REPO_ROOT,
     RC_ENV_FILE: join(dir, '.env'),
     RC_DATA_DIR: join(dir, 'data'),
+    RC_BACKUP_DIR: join(dir, 'backups'),
     RC_RUNTIME: 'local',
     RC_TIMEOUT_MS: '30000',
     REDIS_PASSWORD_FILE: secretFile,
