@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigError, TemporaryError, connectNode, isAlive, runRedisCli, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
+import { BusyError, ConfigError, TemporaryError, connectNode, isAlive, isPaused, runRedisCli, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
 import type { NodeState, Runtime, StartResult, StopResult } from './runtime.ts'
 import { findPortOwner, isPortFree } from './_ports.ts'
 import { assertCanWrite, confFile, logFile, onDisk, ownPidFile, redisPidFile, runningPid } from './_local-node.ts'
@@ -40,6 +40,8 @@ export const localRuntime: Runtime = {
         const logStart = onDisk(() => (existsSync(logFile(node)) ? statSync(logFile(node)).size : 0))
         await waitFor(async () => {
           if (!isAlive(pid)) return true
+          // A stopped process acts on no signal but SIGCONT/SIGKILL: waiting would only run out the clock.
+          if (isPaused(pid)) throw new BusyError(`${node.name} (pid ${pid}) is paused (stopped by a signal) and cannot shut down`, `resume it with \`kill -CONT ${pid}\`, then run \`pnpm run down\` again`)
           assertCanSave(node, pid, logStart)
           if (Date.now() - lastSignal >= 500) {
             process.kill(pid, 'SIGTERM')

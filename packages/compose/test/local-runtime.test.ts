@@ -120,4 +120,21 @@ describe('local runtime', () => {
     expect(JSON.parse(purged.stdout)).toMatchObject({ runtime: 'local', purged: true })
     expect((await localRuntime.ps(stack)).every((n) => n.state === 'absent')).toBe(true)
   })
+
+  it('down names a paused node (SIGSTOP) at once instead of waiting out its deadline (exit 75)', async () => {
+    test = await createTestStack()
+    const stack = test.load()
+    await localRuntime.start(stack)
+    const pid = (await localRuntime.ps(stack)).find((n) => n.node === 'redis-node-2')!.pid!
+    process.kill(pid, 'SIGSTOP')
+    try {
+      const down = await runCli('compose/down', [], test.env)
+      expect(down.exitCode).toBe(75)
+      expect(down.stderr).toMatch(new RegExp(`redis-node-2 \\(pid ${pid}\\) is paused .*\n  fix: resume it with \`kill -CONT ${pid}\``))
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+    expect((await runCli('compose/down', [], test.env)).exitCode).toBe(0)
+    expect((await localRuntime.ps(stack)).every((n) => n.state === 'stopped')).toBe(true)
+  })
 })

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs'
 import { InterruptedError, TemporaryError } from './errors.ts'
-import { isAlive } from './lock.ts'
+import { isAlive, procStat } from './process-state.ts'
 
 /** Grace after the run's deadline for waits, which stop at the deadline with a precise message, before the run is cut off. */
 const DEADLINE_GRACE_MS = 2000
@@ -21,7 +20,7 @@ export function guardRun(stop: AbortController, { name, timeoutMs, watchAncestor
     stop.abort(new InterruptedError(`stopped by ${signal === 'SIGINT' ? 'Ctrl-C' : signal}`, 'run the command again: it finishes what was started'))
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
-  const ancestors = watchAncestors ? [process.ppid, parentOf(process.ppid)].filter((pid): pid is number => pid !== undefined && pid > 1) : []
+  const ancestors = watchAncestors ? [process.ppid, procStat(process.ppid)?.ppid].filter((pid): pid is number => pid !== undefined && pid > 1) : []
   const watcher = ancestors.length
     ? setInterval(() => {
         const gone = process.ppid !== ancestors[0] ? ancestors[0] : ancestors.find((pid) => !isAlive(pid))
@@ -33,15 +32,6 @@ export function guardRun(stop: AbortController, { name, timeoutMs, watchAncestor
     clearInterval(watcher)
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-  }
-}
-
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-  } catch {
-    return undefined
   }
 }
 

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { connect, createServer, type Server } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { BusyError, ConfigError } from './errors.ts'
@@ -100,21 +99,5 @@ function parseHolder(text: string): LockHolder | undefined {
     return typeof value.pid === 'number' && typeof value.command === 'string' ? (value as LockHolder) : undefined
   } catch {
     return undefined
-  }
-}
-
-/** True while the process exists and is not a zombie (an exited child its parent has not reaped yet). */
-export function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false
-  try {
-    process.kill(pid, 0)
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return true // no /proc: trust kill(0)
   }
 }
