@@ -1,4 +1,4 @@
-import { closeSync, cpSync, existsSync, openSync, readFileSync, readdirSync, writeSync } from 'node:fs'
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectAll, connectCluster, parseInfo, waitForHealthy, type NodeClient, type Stack } from '@redis-cluster/core'
@@ -147,6 +147,29 @@ describe('restore:physical', () => {
     expect(await ids(stack)).toEqual(nodeIds)
   }, 120_000)
 
+  it('an interrupted restore is finished by running it again (another backup is refused meanwhile)', async () => {
+    await scribble(stack)
+    // A directory where shard 1's dump.rdb is staged: the run fails after every node stopped and shard 0 was placed.
+    const master1 = stack.nodes[1]!
+    mkdirSync(join(master1.dataDir, 'dump.rdb.restore-tmp', 'blocker'), { recursive: true })
+    const failed = await restore('latest', '--yes')
+    expect(failed.exitCode).not.toBe(0)
+    expect((await localRuntime.ps(stack)).map((s) => s.state)).toEqual(Array(6).fill('stopped'))
+    expect(leftovers().some((f) => f.includes('before-restore'))).toBe(true)
+    rmSync(join(master1.dataDir, 'dump.rdb.restore-tmp'), { recursive: true })
+    const other = join(test.dir, 'other')
+    cpSync(backupDir, other, { recursive: true })
+    const refused = await restore(other, '--yes')
+    expect(refused.exitCode).toBe(1)
+    expect(refused.stderr).toMatch(/was interrupted/)
+    const again = await restore('latest', '--yes')
+    expect(again.exitCode, again.stderr).toBe(0)
+    expect(again.stdout).toMatch(/finished an interrupted restore/)
+    expect(await contents(stack)).toEqual(before)
+    expect(await ids(stack)).toEqual(nodeIds)
+    expect(leftovers()).toEqual([])
+  }, 120_000)
+
   it('refuses a byte-flipped RDB and changes nothing', async () => {
     await scribble(stack)
     const now = await contents(stack)
@@ -177,6 +200,12 @@ describe('restore:physical', () => {
     expect(forced.exitCode, forced.stderr).toBe(0)
     expect(await contents(stack)).toEqual(before)
   }, 120_000)
+
+  it('on the compose runtime refuses (78), pointing at --logical', async () => {
+    const r = await runCli('backup/restore-physical', ['latest', '--yes'], { ...env(), RC_RUNTIME: 'compose' })
+    expect(r.exitCode, r.stderr).toBe(78)
+    expect(r.stderr).toMatch(/compose runtime cannot do yet.*\n.*pnpm restore --logical/)
+  })
 
   it('refuses a cluster whose slots were resharded, pointing at --logical', async () => {
     const clients = await connectAll(stack)
