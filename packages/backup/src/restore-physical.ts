@@ -1,8 +1,8 @@
-import { readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { localRuntime } from '@redis-cluster/compose'
 import {
-  CheckFailedError, ConfigError, answered, connectAll, connectNode, formatRanges, readNodes, waitForHealthy, type NodeSilence, type Stack, type StackNode,
+  CheckFailedError, ConfigError, answered, describeFsError, connectAll, connectNode, formatRanges, readNodes, waitForHealthy, type NodeSilence, type Stack, type StackNode,
 } from '@redis-cluster/core'
 import { readManifest } from './manifest.ts'
 import { clearData, dropAside, placeRdb, type AofNames } from './restore-files.ts'
@@ -60,7 +60,7 @@ export async function planPhysicalRestore(stack: Stack, dir: string, { force = f
   if (marker && marker.backup !== dir) {
     throw new CheckFailedError(`a physical restore of ${marker.backup} was interrupted; the cluster holds part of it`, `finish it first: pnpm restore:physical ${marker.backup} --yes`)
   }
-  const describe = (masters: readonly StackNode[], aof: AofNames, stamp: string, resumed: boolean): PhysicalPlan => ({
+  const planWith = (masters: readonly StackNode[], aof: AofNames, stamp: string, resumed: boolean): PhysicalPlan => ({
     dir,
     backup: manifest.name,
     shards: manifest.shards.map((s, i) => ({ index: s.index, file: s.file, slots: formatRanges(s.slots), keys: s.keys, master: masters[i]! })),
@@ -72,7 +72,7 @@ export async function planPhysicalRestore(stack: Stack, dir: string, { force = f
   if (marker) {
     const masters = marker.masters.map(byName)
     if (masters.some((m) => !m) || masters.length !== manifest.shards.length) throw new ConfigError(`${markerFile(stack)} names nodes this stack does not have`, 'restore the .env it was written with')
-    return describe(masters as StackNode[], marker.aof, marker.stamp, true)
+    return planWith(masters as StackNode[], marker.aof, marker.stamp, true)
   }
   const readings = await readNodes(stack)
   const down = readings.filter((r): r is NodeSilence => !answered(r))
@@ -93,7 +93,7 @@ export async function planPhysicalRestore(stack: Stack, dir: string, { force = f
   try {
     const get = async (name: string) => ((await client.config('GET', name)) as string[])[1]!
     const aof = { dir: await get('appenddirname'), file: await get('appendfilename') }
-    return describe(masters as StackNode[], aof, new Date().toISOString().replace(/[:.]/g, '-'), false)
+    return planWith(masters as StackNode[], aof, new Date().toISOString().replace(/[:.]/g, '-'), false)
   } finally {
     client.disconnect()
   }
@@ -111,7 +111,12 @@ export async function planPhysicalRestore(stack: Stack, dir: string, { force = f
 export async function restorePhysical(stack: Stack, plan: PhysicalPlan, { progress }: { progress?: (line: string) => void } = {}): Promise<PhysicalRestoreResult> {
   const started = Date.now()
   const marker: Marker = { backup: plan.dir, stamp: plan.stamp, masters: plan.shards.map((s) => s.master.name), aof: plan.aof }
-  await writeFile(markerFile(stack), `${JSON.stringify(marker, null, 2)}\n`)
+  try {
+    await writeFile(`${markerFile(stack)}.tmp`, `${JSON.stringify(marker, null, 2)}\n`)
+    await rename(`${markerFile(stack)}.tmp`, markerFile(stack))
+  } catch (error) {
+    throw describeFsError(error)
+  }
   progress?.('stopping every node (clean shutdown)')
   await localRuntime.stop(stack, { purge: false })
   for (const shard of plan.shards) {
