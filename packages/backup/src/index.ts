@@ -9,3 +9,6 @@ export { readManifest, MANIFEST_FILE, MANIFEST_FORMAT, type Manifest, type Shard
 export { checkRdb, pullRdb, sha256File, type RdbCheck } from './rdb.ts'
 export { planShards, type ShardPlan } from './shards.ts'
 export { parseCount, renderBackup, summarizeBackup } from './render-backup.ts'
+export { withScratchServer } from './scratch-server.ts'
+export { digestNodes, type Digest } from './digest.ts'
+export { restoreLogical, describeLogicalRestore, renderLogicalRestore, type LogicalRestoreOptions, type LogicalRestoreResult, type ShardRestore } from './restore-logical.ts'
