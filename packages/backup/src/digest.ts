@@ -20,7 +20,11 @@ const SCAN_COUNT = 1000
  * value, is hashed: the remaining time differs by when each side is read.
  */
 export async function digestNodes(clients: readonly NodeClient[]): Promise<Digest> {
-  const lines = (await Promise.all(clients.map(keyLines))).flat()
+  return digestLines((await Promise.all(clients.map(keyLines))).flat())
+}
+
+/** The digest of key lines gathered from several nodes (keyLines), in any order. */
+export function digestLines(lines: Buffer[]): Digest {
   lines.sort(Buffer.compare)
   const hash = createHash('sha256')
   for (const line of lines) hash.update(line)
@@ -28,7 +32,7 @@ export async function digestNodes(clients: readonly NodeClient[]): Promise<Diges
 }
 
 /** One line per key of one node: the length-prefixed name (lines sort by it), the type, TTL presence and the value's hash. */
-async function keyLines(client: NodeClient): Promise<Buffer[]> {
+export async function keyLines(client: NodeClient): Promise<Buffer[]> {
   const lines: Buffer[] = []
   let cursor = '0'
   do {
@@ -62,9 +66,10 @@ async function canonicalValue(client: NodeClient, key: Buffer, type: string): Pr
       // ZRANGE's order (score, then member) is already canonical.
       return lengthPrefixed(await client.zrangeBuffer(key, 0, -1, 'WITHSCORES'))
     case 'hash': {
-      // The flat reply, not hgetallBuffer's object: its string keys would garble binary field names.
-      const flat = (await client.callBuffer('HGETALL', key)) as Buffer[]
-      const pairs = Array.from({ length: flat.length / 2 }, (_, i) => lengthPrefixed([flat[2 * i]!, flat[2 * i + 1]!]))
+      // Not hgetallBuffer: its object's string keys would garble binary field names. HKEYS and HVALS
+      // list an unchanged hash in the same order, and nothing writes to the nodes a digest reads.
+      const [fields, values] = await Promise.all([client.hkeysBuffer(key), client.hvalsBuffer(key)])
+      const pairs = fields.map((field, i) => lengthPrefixed([field, values[i]!]))
       return Buffer.concat(pairs.sort(Buffer.compare))
     }
     case 'stream': {

@@ -38,7 +38,11 @@ export async function withScratchServer<T>(rdb: string, use: (client: NodeClient
         const failed = await Promise.race([spawnError, exited, Promise.resolve(undefined)])
         if (failed instanceof Error) throw failed.code === 'ENOENT' ? new ConfigError('redis-server is not installed', 'install redis-server (Debian: apt-get install redis-server)') : failed
         if (failed) throw new CheckFailedError(`${basename(rdb)}: redis-server would not load it: ${await lastLogLine(log)}`, 'verify the backup (`pnpm backup:verify`) or use another one')
-        client ??= new NodeClient(subject, { path: socket, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, commandTimeout: 5000, disconnectTimeout: 50 })
+        if (!client) {
+          // Auto-pipelining: the many commands a batch sends at once go out in a few writes.
+          client = new NodeClient(subject, { path: socket, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, commandTimeout: 5000, disconnectTimeout: 50, enableAutoPipelining: true })
+          client.on('error', () => {}) // connect errors are retried here; command errors reach their callers
+        }
         if (client.status !== 'ready') await client.connect().catch(() => {})
         if (client.status !== 'ready') {
           client.disconnect()
