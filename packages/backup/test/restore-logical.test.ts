@@ -121,4 +121,17 @@ describe('restore --logical', () => {
     expect(placed).toBe(written)
     expect(moved).toBeGreaterThan(0)
   })
+
+  it('refuses an unhealthy cluster (a replica down) naming the problem; --force restores anyway', async () => {
+    await flushMasters(stack)
+    const replica = (await connectAll(stack, [stack.nodes[5]!]))[0]!
+    await replica.shutdown('NOSAVE').catch(() => {}) // the connection drops as it answers
+    replica.disconnect()
+    const refused = await runCli('backup/restore', ['latest', '--logical', '--yes'], env())
+    expect(refused.exitCode).toBe(1)
+    expect(refused.stderr).toMatch(/the cluster is not healthy: .*redis-node-5[\s\S]*fix: .*--force/)
+    const forced = await runCli('backup/restore', ['latest', '--logical', '--yes', '--force'], env())
+    expect(forced.exitCode, forced.stderr).toBe(0)
+    expectSameContent(before, await snapshot(stack))
+  })
 })
