@@ -73,8 +73,9 @@ export async function restoreLogical(stack: Stack, dir: string, { force = false,
   cluster.options.enableAutoPipelining = true
   let shards: ShardRestore[]
   try {
-    // Shards in parallel: one shard's scratch server loads while another's keys are copied.
-    shards = await Promise.all(
+    // Shards in parallel: one shard's scratch server loads while another's keys are copied. allSettled:
+    // every shard's scratch server is stopped before we return, even when one shard failed.
+    const settled = await Promise.allSettled(
       manifest.shards.map(async (shard): Promise<ShardRestore> => {
         const shardStarted = Date.now()
         const restored = await withScratchServer(join(dir, shard.file), (scratch) => copyKeys(scratch, cluster, stack))
@@ -83,6 +84,9 @@ export async function restoreLogical(stack: Stack, dir: string, { force = false,
         return { file: shard.file, expected: shard.keys, restored, expired, durationMs: Date.now() - shardStarted }
       }),
     )
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed) throw failed.reason
+    shards = settled.map((r) => (r as PromiseFulfilledResult<ShardRestore>).value)
   } finally {
     cluster.disconnect()
   }
@@ -102,12 +106,12 @@ async function copyKeys(scratch: NodeClient, cluster: Cluster, stack: Stack): Pr
       const [next, keys] = await scratch.scanBuffer(cursor, 'COUNT', BATCH)
       cursor = String(next)
       const reply = keys.length ? ((await scratch.sendCommand(new Command('EVAL', [READ_BATCH, keys.length, ...keys], { replyEncoding: null }))) as (number | Buffer)[]) : []
-      // PTTL -2 / empty payload: the key expired while we copied.
-      const live = keys.map((key, i) => [key, reply[2 * i] as number, reply[2 * i + 1] as Buffer] as const).filter(([, pttl, payload]) => pttl !== -2 && payload.length > 0)
+      // PTTL -2 / empty payload: the key expired while we copied; 0: it is expiring (RESTORE's 0 would make it persistent).
+      const live = keys.map((key, i) => [key, reply[2 * i] as number, reply[2 * i + 1] as Buffer] as const).filter(([, pttl, payload]) => (pttl === -1 || pttl > 0) && payload.length > 0)
       await writing
       writing = Promise.all(
         // PTTL -1: no TTL, which RESTORE spells 0.
-        live.map(([key, pttl, payload]) => restoreKey(cluster, key, Math.max(pttl, 0), payload)),
+        live.map(([key, pttl, payload]) => restoreKey(cluster, key, pttl === -1 ? 0 : pttl, payload)),
       ).then(
         () => void (restored += live.length),
         (error) => {

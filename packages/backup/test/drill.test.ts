@@ -73,6 +73,10 @@ describe('backup:drill', () => {
     expect(run.stderr).toMatch(/fails verification: shard-0\.rdb: sha256 differs/)
     await expectPortsFreed(run.stderr)
     expect(drillDirs()).toEqual(dirsBefore)
+
+    // Past verification (a manifest sealed for the flipped file): the scratch server itself refuses to load it.
+    const { withScratchServer } = await import('../src/index.ts')
+    await expect(withScratchServer(file, async () => 'loaded')).rejects.toThrow(/shard-0\.rdb: redis-server would not load it: .*(checksum|CRC|Short read|Bad)/i)
   })
 
   it('Ctrl-C during the drill exits 130 and still removes the throwaway cluster', async () => {
