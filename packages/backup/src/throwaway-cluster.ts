@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { TemporaryError, isAlive, loadStack, withRunContext, type Stack } from '@redis-cluster/core'
+import { allocatePorts, localRuntime } from '@redis-cluster/compose'
+import { formCluster } from '@redis-cluster/init'
+
+/** Budget for removing the throwaway cluster, also after the run was stopped or ran out of time. */
+const CLEANUP_MS = 15_000
+
+/**
+ * Runs `use` against a throwaway local cluster shaped like `stack` (same
+ * node count, redis.conf and compose file) on spare 127.0.0.1 ports with
+ * its own data dir and random password in a temp dir; then removes it,
+ * whatever happened. Nothing in it touches `stack`'s nodes or files.
+ */
+export async function withThrowawayCluster<T>(stack: Stack, use: (throwaway: Stack) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'rc-drill-'))
+  let throwaway: Stack | undefined
+  try {
+    const secretFile = join(dir, 'redis_password.txt')
+    await writeFile(secretFile, randomBytes(16).toString('hex'), { mode: 0o600 })
+    // An empty .env of its own, so the user's .env (ports, project) never leaks in.
+    await writeFile(join(dir, '.env'), '')
+    const ports = await allocatePorts(stack.nodes.length).catch((error: Error) => {
+      throw new TemporaryError(`no spare ports for a throwaway cluster: ${error.message}`, 'free some 127.0.0.1 ports below the ephemeral range, or try again')
+    })
+    throwaway = loadStack({
+      env: {
+        PATH: process.env.PATH,
+        RC_ROOT: stack.root,
+        RC_ENV_FILE: join(dir, '.env'),
+        RC_DATA_DIR: join(dir, 'data'),
+        RC_RUNTIME: 'local',
+        RC_TIMEOUT_MS: String(stack.timeoutMs),
+        REDIS_PASSWORD_FILE: secretFile,
+        ...Object.fromEntries(ports.flatMap((p, i) => [[`REDIS${i}_PORT`, `${p}`], [`REDIS${i}_BUS_PORT`, `${p + 10000}`]])),
+      },
+    })
+    await localRuntime.start(throwaway)
+    await formCluster(throwaway, localRuntime)
+    return await use(throwaway)
+  } finally {
+    if (throwaway) await removeCluster(throwaway)
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * SIGKILL, not a clean SHUTDOWN: the data is thrown away, and after Ctrl-C
+ * the process exits soon, so no node may be left saving (a node left
+ * running would outlive us: they are detached). Its own run context, as the
+ * run's may be aborted already, which would end core's waits at once.
+ */
+async function removeCluster(throwaway: Stack): Promise<void> {
+  for (const node of await localRuntime.ps(throwaway)) if (node.pid !== undefined && isAlive(node.pid)) process.kill(node.pid, 'SIGKILL')
+  await withRunContext({ deadline: Date.now() + CLEANUP_MS, signal: new AbortController().signal }, () => localRuntime.stop(throwaway, { purge: true }))
+}
