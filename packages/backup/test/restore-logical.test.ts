@@ -44,7 +44,7 @@ describe('restore --logical', () => {
   it('asks for --logical and --yes (exit 2, the plan printed), then brings every key back after FLUSHALL; a second run changes nothing', async () => {
     await flushMasters(stack)
     const noLogical = await runCli('backup/restore', ['latest', '--yes'], env())
-    expect([noLogical.exitCode, noLogical.stderr]).toEqual([2, expect.stringMatching(/pass --logical/)])
+    expect([noLogical.exitCode, noLogical.stderr]).toEqual([2, expect.stringMatching(/say which restore: `pnpm restore --logical`/)])
     const noYes = await runCli('backup/restore', ['latest', '--logical'], env())
     expect(noYes.exitCode).toBe(2)
     expect(noYes.stderr).toMatch(new RegExp(`would restore backup ${backup.name} \\(${written} keys: shard-0.rdb \\(\\d+ keys\\)[\\s\\S]*fix: add --yes`))
