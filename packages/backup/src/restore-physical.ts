@@ -1,6 +1,6 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { localRuntime } from '@redis-cluster/compose'
+import { localRuntime, selectRuntime } from '@redis-cluster/compose'
 import {
   CheckFailedError, ConfigError, answered, describeFsError, connectAll, connectNode, formatRanges, readNodes, waitForHealthy, type NodeSilence, type Stack, type StackNode,
 } from '@redis-cluster/core'
@@ -51,7 +51,9 @@ interface Marker { backup: string; stamp: string; masters: string[]; aof: AofNam
  * `force`. A restore that was interrupted is resumed from its marker.
  */
 export async function planPhysicalRestore(stack: Stack, dir: string, { force = false } = {}): Promise<PhysicalPlan> {
-  if (stack.runtime !== 'local') throw new ConfigError(`a physical restore places files in the nodes' data dirs, which the ${stack.runtime} runtime cannot do yet`, USE_LOGICAL)
+  // The runtime in use, not RC_RUNTIME: `auto` (the default) may well be local.
+  const runtime = await selectRuntime(stack)
+  if (runtime.name !== 'local') throw new ConfigError(`a physical restore places files in the nodes' data dirs, which the ${runtime.name} runtime cannot do yet`, USE_LOGICAL)
   const verified = await verifyBackup(dir)
   if (!verified.good) throw new CheckFailedError(`${dir} fails verification: ${verified.problems.join('; ')}`, 'nothing was changed; restore another backup (`pnpm backup:list`)')
   const manifest = await readManifest(dir)

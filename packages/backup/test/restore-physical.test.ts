@@ -90,7 +90,8 @@ describe('restore:physical', () => {
   let before: Map<string, string>
   let nodeIds: string[]
   const env = () => ({ ...test.env, RC_BACKUP_DIR: join(test.dir, 'backups') })
-  const restore = (...args: string[]) => runCli('backup/restore-physical', args, env())
+  // RC_RUNTIME=auto, the default: it must find the local runtime in use.
+  const restore = (...args: string[]) => runCli('backup/restore-physical', args, { ...env(), RC_RUNTIME: 'auto' })
   const leftovers = () => stack.nodes.flatMap((n) => readdirSync(n.dataDir).filter((f) => f.includes('before-restore') || f.includes('restore-tmp')))
 
   beforeAll(async () => {
