@@ -7,6 +7,8 @@ await runScript({
   description: "prove a backup restores: restore it into a throwaway local cluster on spare ports, compare every key's name, type, value and TTL presence with the backup's files; PASS or FAIL (exit 1); the live cluster is never touched",
   positionals: '<dir|name|latest>',
   flags: { dir: { type: 'string', description: 'backup directory a name or `latest` is looked up in (default RC_BACKUP_DIR)' } },
+  // The stack lock, though the live cluster is not touched: a backup's retention (which holds the lock) must not delete the backup under the drill.
+  lock: true,
   run: async ({ stack, args, positionals, progress }) => {
     if (positionals.length !== 1) throw new UsageError('name one backup', 'e.g. `pnpm backup:drill latest`')
     return drillBackup(stack, await resolveBackup(args.dir ?? stack.backup.dir, positionals[0]!), { progress })

@@ -55,7 +55,12 @@ async function contents(stack: Stack): Promise<Map<string, string>> {
   try {
     for (const client of clients) {
       if (parseInfo(await client.info('replication')).role !== 'master') continue
-      for (const key of await client.keys('*')) out.set(key, await valueOf(client, key))
+      let cursor = '0'
+      do {
+        const [next, keys] = await client.scan(cursor, 'COUNT', 1000)
+        cursor = next
+        for (const key of keys) out.set(key, await valueOf(client, key))
+      } while (cursor !== '0')
     }
   } finally {
     clients.forEach((c) => c.disconnect())
