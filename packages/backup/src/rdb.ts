@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { CheckFailedError, ConfigError, currentRun, describeFsError, loadZx, runRedisCli, type Stack } from '@redis-cluster/core'
+import { statfs } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { CheckFailedError, ConfigError, describeFsError, runRedisCli, runShell, type Stack } from '@redis-cluster/core'
 
 export interface RdbCheck {
   /** redis-check-rdb read the whole file and its checksum matched. */
@@ -29,10 +31,18 @@ export async function pullRdb(stack: Stack, address: { host: string; port: numbe
     await runRedisCli(stack, ['-h', address.host, '-p', String(address.port), '--rdb', file])
   } catch (error) {
     const message = (error as Error).message
-    if (/No space left/i.test(message)) throw describeFsError({ code: 'ENOSPC', path: file, syscall: 'write' })
+    // redis-cli names no errno for a write that came up short: the filesystem says whether it is full.
+    if (/No space left/i.test(message) || (/Error writing data to file/i.test(message) && (await freeBytes(dirname(file))) < 1024 * 1024)) {
+      throw describeFsError({ code: 'ENOSPC', path: file, syscall: 'write' })
+    }
     if (/Error opening/i.test(message)) throw describeFsError({ code: /denied/i.test(message) ? 'EACCES' : 'EPERM', path: file, syscall: 'write' })
     throw error
   }
+}
+
+async function freeBytes(dir: string): Promise<number> {
+  const { bavail, bsize } = await statfs(dir).catch(() => ({ bavail: Infinity, bsize: 1 }))
+  return bavail * bsize
 }
 
 /**
@@ -41,9 +51,7 @@ export async function pullRdb(stack: Stack, address: { host: string; port: numbe
  * `RDB CRC error`; only the `RDB looks OK` line means the file is whole.
  */
 export async function checkRdb(file: string): Promise<RdbCheck> {
-  const { $ } = await loadZx()
-  const run = currentRun()
-  const out = await $({ quiet: true, nothrow: true, ...(run ? { signal: run.signal, timeout: Math.max(1, run.deadline - Date.now()) } : {}) })`redis-check-rdb ${file}`
+  const out = await (await runShell({ quiet: true, nothrow: true }))`redis-check-rdb ${file}`
   if (out.exitCode === 127 || /ENOENT/.test(out.stderr)) throw new ConfigError('redis-check-rdb is not installed', 'install redis-tools (Debian: apt-get install redis-tools)')
   const text = `${out.stdout}\n${out.stderr}`
   const aux = (name: string) => new RegExp(`AUX FIELD ${name} = '([^']*)'`).exec(text)?.[1] ?? ''
