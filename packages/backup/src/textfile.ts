@@ -1,6 +1,5 @@
-import { rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describeFsError } from '@redis-cluster/core'
+import { describeFsError, renderPromText, writeFileAtomic, type PromMetric } from '@redis-cluster/core'
 import { listBackups } from './list.ts'
 import type { BackupResult } from './take-backup.ts'
 
@@ -35,10 +34,8 @@ export async function recordBackupRun(textfileDir: string | undefined, backupRoo
             ]
           : []),
       ]
-      const file = join(textfileDir, TEXTFILE)
       try {
-        await writeFile(`${file}.${process.pid}.tmp`, lines.join(''))
-        await rename(`${file}.${process.pid}.tmp`, file)
+        await writeFileAtomic(join(textfileDir, TEXTFILE), renderPromText(lines))
       } catch (error) {
         // A run that failed reports its own error; a textfile we could not write must not hide it.
         if (result) throw describeFsError(error, { otherwise: 'point --textfile at another directory' })
@@ -47,7 +44,6 @@ export async function recordBackupRun(textfileDir: string | undefined, backupRoo
   }
 }
 
-function metric(name: string, type: string, help: string, value: number): string {
-  const full = `redis_cluster_backup_${name}`
-  return `# HELP ${full} ${help}\n# TYPE ${full} ${type}\n${full} ${Number.isInteger(value) ? value : value.toFixed(3)}\n`
+function metric(name: string, type: PromMetric['type'], help: string, value: number): PromMetric {
+  return { name: `redis_cluster_backup_${name}`, type, help, samples: [{ value }] }
 }

@@ -12,10 +12,13 @@ const DEADLINE_GRACE_MS = 2000
  * Returns the disarm function.
  */
 export function guardRun(stop: AbortController, { name, timeoutMs, watchAncestors }: { name: string; timeoutMs: number; watchAncestors: boolean }): () => void {
-  const timer = setTimeout(
-    () => stop.abort(new TemporaryError(`${name} did not finish within ${timeoutMs / 1000}s (RC_TIMEOUT_MS)`, 'find what is stuck with `pnpm status`, or raise RC_TIMEOUT_MS')),
-    timeoutMs + DEADLINE_GRACE_MS,
-  ).unref()
+  // An endless run (Infinity) has no overall deadline; setTimeout would fire at once on it.
+  const timer = Number.isFinite(timeoutMs)
+    ? setTimeout(
+        () => stop.abort(new TemporaryError(`${name} did not finish within ${timeoutMs / 1000}s (RC_TIMEOUT_MS)`, 'find what is stuck with `pnpm status`, or raise RC_TIMEOUT_MS')),
+        timeoutMs + DEADLINE_GRACE_MS,
+      ).unref()
+    : undefined
   const onSignal = (signal: NodeJS.Signals) =>
     stop.abort(new InterruptedError(`stopped by ${signal === 'SIGINT' ? 'Ctrl-C' : signal}`, 'run the command again: it finishes what was started'))
   process.once('SIGINT', onSignal)

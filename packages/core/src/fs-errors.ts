@@ -37,12 +37,26 @@ export function describeFsError(error: unknown, { otherwise }: DescribeFsErrorOp
       return new ConfigError(`${cannot}: it already exists and is not a directory`, `move ${path} away${or}`)
     case 'EISDIR':
       return new ConfigError(`${cannot}: it is a directory where a file belongs`, `remove the directory ${path}${or}`)
+    case 'ENOENT':
+      // writing into a missing directory, or reading a missing file
+      return exists(dirname(path))
+        ? new ConfigError(`${cannot}: no such file`, `check the path${or}`)
+        : new ConfigError(`${cannot}: the directory ${dirname(path)} does not exist`, `create it (mkdir -p ${dirname(path)})${or}`)
     case 'ENOSPC':
       return new TemporaryError(`${cannot}: no space left on the device`, `free space there (df -h ${dirname(path)})${or}`)
     case 'EDQUOT':
       return new TemporaryError(`${cannot}: disk quota exceeded`, `free space or raise the quota${or}`)
     default:
       return error
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path)
+    return true
+  } catch {
+    return false
   }
 }
 

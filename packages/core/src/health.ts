@@ -15,7 +15,7 @@ export interface NodeAnswer {
   /** Its CLUSTER NODES view; `myself` is its own entry. */
   readonly entries: readonly ClusterNodeEntry[]
   readonly myself: ClusterNodeEntry
-  /** INFO server, clients, memory, persistence and replication, merged with CLUSTER INFO. */
+  /** INFO server, clients, memory, persistence, stats, replication and keyspace, merged with CLUSTER INFO. */
   readonly info: Readonly<Record<string, string>>
   readonly keys: number
 }
@@ -28,7 +28,8 @@ export interface NodeSilence {
 export const answered = (reading: NodeReading): reading is NodeAnswer => !('error' in reading)
 
 /**
- * Reads every node in parallel: CLUSTER NODES, CLUSTER INFO, INFO, DBSIZE.
+ * Reads every node in parallel: CLUSTER NODES, CLUSTER INFO, INFO, DBSIZE,
+ * sent together (one round trip per node; `pnpm report` shows it all).
  * Uses the given clients (a wait polls with the same connections) or opens
  * its own; every call has a deadline, and a node that does not answer is a
  * reading with its typed error, never a hang or a throw.
@@ -39,7 +40,7 @@ export async function readNodes(stack: Stack, clients?: readonly NodeClient[]): 
       let client = clients?.[i]
       try {
         client ??= await connectNode(stack, node, { connectTimeoutMs: 1000, commandTimeoutMs: 2000 })
-        const [nodesText, clusterInfo, info, keys] = await Promise.all([client.cluster('NODES'), client.cluster('INFO'), client.info('server', 'clients', 'memory', 'persistence', 'replication'), client.dbsize()])
+        const [nodesText, clusterInfo, info, keys] = await Promise.all([client.cluster('NODES'), client.cluster('INFO'), client.info('server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'keyspace'), client.dbsize()])
         const entries = parseClusterNodes(nodesText as string)
         const myself = entries.find((e) => e.myself)!
         return { node, id: myself.id, entries, myself, info: { ...parseInfo(info), ...parseInfo(clusterInfo as string) }, keys }

@@ -43,6 +43,12 @@ export interface RunScriptOptions<F extends Record<string, FlagSpec>, R> {
   render?: (result: R) => string
   /** Exit code for a result that is not a failure of the run itself, e.g. a check that found problems. */
   exitCode?: (result: R) => number
+  /**
+   * Runs until Ctrl-C or SIGTERM (`report:watch`): no overall deadline (each
+   * network call keeps its own), and that stop is its normal end: `run` sees
+   * `signal` abort and returns, and the command exits as `run` says.
+   */
+  endless?: true
 }
 
 export type FlagValues<F extends Record<string, FlagSpec>> = {
@@ -77,12 +83,13 @@ export async function runScript<F extends Record<string, FlagSpec>, R>(options: 
     const stack = loadStack()
     const notice = (line: string) => void (args.quiet || process.stderr.write(`${options.name}: note: ${line}\n`))
     stack.notices.forEach(notice)
-    cleanups.push(guardRun(stop, { name: options.name, timeoutMs: stack.timeoutMs, watchAncestors: Boolean(options.lock) }))
+    const timeoutMs = options.endless ? Infinity : stack.timeoutMs
+    cleanups.push(guardRun(stop, { name: options.name, timeoutMs, watchAncestors: Boolean(options.lock) }))
     if (options.lock) cleanups.push((await lockStack(stack, options.name, options.lock, stop)).release)
     const progress = (line: string) => void (quiet || process.stderr.write(`${line}\n`))
     const context = { stack, args: args as FlagValues<F>, positionals, progress, notice, signal: stop.signal }
-    const run = withRunContext({ deadline: Date.now() + stack.timeoutMs, signal: stop.signal }, () => options.run(context))
-    const result = await untilStopped(run, stop.signal)
+    const run = withRunContext({ deadline: Date.now() + timeoutMs, signal: stop.signal }, () => options.run(context))
+    const result = await (options.endless ? run : untilStopped(run, stop.signal))
     if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     else if (!args.quiet && options.render) process.stdout.write(`${options.render(result)}\n`)
     process.exitCode = options.exitCode?.(result) ?? 0

@@ -1,0 +1,46 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Stack } from '@redis-cluster/core'
+import { collectReport, type ClusterReport, type NodeUp } from './report.ts'
+import type { Rates } from './render-report.ts'
+
+export interface WatchReportOptions {
+  intervalMs: number
+  /** Ends the watch (Ctrl-C): the loop returns after the refresh in flight. */
+  signal: AbortSignal
+  /** Called after every refresh; `rates` from the second refresh on. */
+  onFrame: (report: ClusterReport, rates: Rates | undefined) => void
+}
+
+/**
+ * Reads the report every `intervalMs` until `signal` aborts. Each refresh
+ * connects anew (a node that went down or came back shows on the next one);
+ * rates are the counters' change since the previous refresh.
+ */
+export async function watchReport(stack: Stack, { intervalMs, signal, onFrame }: WatchReportOptions): Promise<{ refreshes: number }> {
+  let previous: { report: ClusterReport; at: number } | undefined
+  let refreshes = 0
+  while (!signal.aborted) {
+    const report = await collectReport(stack)
+    const at = performance.now()
+    if (signal.aborted) break
+    onFrame(report, previous && measureRates(previous.report, report, (at - previous.at) / 1000))
+    refreshes++
+    previous = { report, at }
+    await sleep(intervalMs, undefined, { signal }).catch(() => {})
+  }
+  return { refreshes }
+}
+
+/** ops/s and keys/s per node between two reports; a node that restarted in between (its counters went back) shows 0. */
+export function measureRates(before: ClusterReport, after: ClusterReport, seconds: number): Rates {
+  const earlier = new Map(before.nodes.filter((n): n is NodeUp => n.up).map((n) => [n.node, n]))
+  return new Map(
+    after.nodes
+      .filter((n): n is NodeUp => n.up)
+      .map((n) => {
+        const was = earlier.get(n.node)
+        const ops = was && n.commandsProcessed >= was.commandsProcessed ? (n.commandsProcessed - was.commandsProcessed) / seconds : 0
+        return [n.node, { opsPerSec: ops, keysPerSec: was ? (n.keys - was.keys) / seconds : 0 }]
+      }),
+  )
+}
