@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -40,6 +40,15 @@ describe('describeFsError()', () => {
     expect(error).toBeInstanceOf(TemporaryError)
     expect((error as TemporaryError).exitCode).toBe(75)
     expect((error as Error).message).toBe('cannot write /data/redis-node-1/node.conf: no space left on the device')
+  })
+
+  it('maps a missing directory or file (ENOENT → 78), saying which', () => {
+    const inMissingDir = describeFsError(thrown(() => writeFileSync(join(dir, 'nowhere', 'x.prom'), '')), { otherwise: 'point --textfile elsewhere' })
+    expect(inMissingDir).toBeInstanceOf(ConfigError)
+    expect((inMissingDir as Error).message).toBe(`cannot open ${join(dir, 'nowhere', 'x.prom')}: the directory ${join(dir, 'nowhere')} does not exist`)
+    expect((inMissingDir as ConfigError).hint).toBe(`create it (mkdir -p ${join(dir, 'nowhere')}), or point --textfile elsewhere`)
+    const missingFile = describeFsError(thrown(() => readFileSync(join(dir, 'absent'))))
+    expect((missingFile as Error).message).toBe(`cannot open ${join(dir, 'absent')}: no such file`)
   })
 
   it('returns anything else unchanged', () => {
