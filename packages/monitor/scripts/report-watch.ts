@@ -1,6 +1,6 @@
 #!/usr/bin/env tsx
 import { runScript, UsageError } from '@redis-cluster/core'
-import { renderReport, tableWidth, watchReport } from '../src/index.ts'
+import { renderReport, tableWidth, TABLE_FLAGS, watchReport } from '../src/index.ts'
 
 // Alternate screen and hidden cursor while drawing; restored however the run ends.
 const ENTER = '\x1b[?1049h\x1b[?25l'
@@ -12,8 +12,7 @@ await runScript({
   description: 'redraws the report every --interval seconds, with ops/s and keys/s measured between refreshes, until Ctrl-C',
   flags: {
     interval: { type: 'string', description: 'seconds between refreshes (default 2; fractions allowed, at least 0.2)' },
-    wide: { type: 'boolean', description: 'every column (default: what fits the terminal)' },
-    width: { type: 'string', description: 'fit the table into N columns (default: the terminal width, at most 120)' },
+    ...TABLE_FLAGS,
   },
   endless: true,
   run: async ({ stack, args, signal }) => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env tsx
 import { runScript, UsageError } from '@redis-cluster/core'
-import { collectReport, renderReport, renderReportProm, tableWidth, writeReportFiles, type RenderReportOptions } from '../src/index.ts'
+import { collectReport, renderReport, renderReportProm, tableWidth, TABLE_FLAGS, writeReportFiles, type RenderReportOptions } from '../src/index.ts'
 
 // How to render is known once the flags are parsed; runScript renders after run.
 let view: RenderReportOptions & { prom?: boolean } = {}
@@ -9,8 +9,7 @@ await runScript({
   name: 'report',
   description: 'per-node report: keys, memory, clients, ops, hit ratio, replication lag, persistence; per shard and cluster totals (exit 1 when a node did not answer)',
   flags: {
-    wide: { type: 'boolean', description: 'every column (default: what fits --width)' },
-    width: { type: 'string', description: 'fit the table into N columns (default: the terminal width, at most 120)' },
+    ...TABLE_FLAGS,
     prom: { type: 'boolean', description: 'print Prometheus text exposition format instead of the table' },
     html: { type: 'string', description: 'also write a self-contained HTML page (tables and charts) to this file' },
     textfile: { type: 'string', description: 'also write redis_cluster.prom into this directory for node_exporter (atomically; for cron)' },

@@ -1,7 +1,7 @@
 export { getStatus, type ClusterStatus, type NodeStatus } from './status.ts'
 export { renderStatus } from './render-status.ts'
 export { collectReport, shapeReport, type ClusterReport, type NodeRow, type NodeUp, type NodeDown, type ShardTotals } from './report.ts'
-export { renderReport, tableWidth, type RenderReportOptions, type Rates } from './render-report.ts'
+export { renderReport, tableWidth, TABLE_FLAGS, type RenderReportOptions, type Rates } from './render-report.ts'
 export { renderReportProm, REPORT_TEXTFILE } from './report-prom.ts'
 export { renderReportHtml } from './report-html.ts'
 export { writeReportFiles, type ReportFiles } from './report-files.ts'

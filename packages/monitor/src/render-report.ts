@@ -1,4 +1,4 @@
-import { formatBytes, renderTable, UsageError } from '@redis-cluster/core'
+import { formatBytes, renderTable, UsageError, type FlagSpec } from '@redis-cluster/core'
 import type { ClusterReport, NodeDown, NodeRow, NodeUp } from './report.ts'
 
 /** Measured between two refreshes of `report:watch`, per node name. */
@@ -101,6 +101,12 @@ function wrap(line: string, width: number): string[] {
   }
   return [...out, rest]
 }
+
+/** The flags of every command that prints the report table (report, report:watch). */
+export const TABLE_FLAGS = {
+  wide: { type: 'boolean', description: 'every column (default: what fits --width)' },
+  width: { type: 'string', description: 'fit the table into N columns (default: the terminal width, at most 120)' },
+} satisfies Record<string, FlagSpec>
 
 /** The table's width: `--width N`, else the terminal's (stdout a terminal), at most 120 (the width a cron mail or a log keeps). */
 export function tableWidth(flag: string | undefined, terminalColumns: number | undefined): number {
