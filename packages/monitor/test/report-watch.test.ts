@@ -29,9 +29,9 @@ describe('report:watch', () => {
   afterEach(() => started.splice(0).forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGKILL')))
   afterAll(() => test?.cleanup())
 
-  it('on a terminal: draws on the alternate screen and restores the terminal on Ctrl-C (exit 0)', async () => {
+  it('on a terminal 70 columns wide: fits it, draws on the alternate screen and restores the terminal on Ctrl-C (exit 0)', async () => {
     // `script` gives the watch a real pty; ^C typed into it is the terminal's own SIGINT to the foreground job.
-    const command = [process.execPath, ...WATCH, '--interval', '0.5'].map((a) => `'${a}'`).join(' ')
+    const command = `stty cols 70 && ${[process.execPath, ...WATCH, '--interval', '0.5'].map((a) => `'${a}'`).join(' ')}`
     const watch = startWatch('script', ['-qfec', command, '/dev/null'], test.env)
     started.push(watch.child)
     await expect.poll(() => watch.frames().length, { timeout: 30_000, interval: 100 }).toBeGreaterThanOrEqual(2)
@@ -42,6 +42,9 @@ describe('report:watch', () => {
     expect(screen.indexOf('\x1b[?1049h')).toBeLessThan(screen.search(TITLE))
     expect(screen.lastIndexOf('\x1b[?25h\x1b[?1049l')).toBeGreaterThan(screen.lastIndexOf('report:watch every')) // restored after the last frame
     expect(screen).not.toMatch(/interrupted|internal error|stopped by/)
+    const lastFrame = screen.slice(screen.lastIndexOf('report:watch every')).replace(/\x1b\[[?0-9;]*[a-zA-Z]/g, '').replace(/\r/g, '')
+    expect(lastFrame).toMatch(/^hidden to fit 70 columns: /m)
+    expect(Math.max(...lastFrame.split('\n').map((l) => l.length))).toBeLessThanOrEqual(70)
   }, 60_000)
 
   it('shows rates from the second refresh, a node going down within one refresh, and ends on SIGINT with exit 0', async () => {
