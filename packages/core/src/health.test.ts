@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { assessHealth, describeDrift, type NodeAnswer, type NodeReading } from './health.ts'
+import { assessHealth, describeDrift, replicaLinks, silenceReason, type NodeAnswer, type NodeReading } from './health.ts'
 import { parseClusterNodes } from './cluster-nodes.ts'
 import { TemporaryError } from './errors.ts'
 import { splitSlots, formatRanges } from './layout.ts'
@@ -110,5 +110,23 @@ describe('assessHealth()', () => {
     flagged[1] = { ...flagged[1]!, entries }
     expect(assessHealth(stack, all).problems).toEqual(['redis-node-5: has a stale slot map for redis-node-1'])
     expect(assessHealth(stack, flagged).problems).toEqual(['redis-node-1: sees redis-node-2 as master,fail?'])
+  })
+})
+
+describe('replicaLinks()', () => {
+  it("reads each replica's address, state, offset and ack age from the master's INFO", () => {
+    const info = { connected_slaves: '2', slave0: 'ip=172.19.0.63,port=6382,state=online,offset=1234,lag=0', slave1: 'ip=127.0.0.1,port=7004,state=wait_bgsave,offset=0,lag=3' }
+    expect(replicaLinks({ info })).toEqual([
+      { ip: '172.19.0.63', port: 6382, address: '172.19.0.63:6382', state: 'online', offset: 1234, lag: 0 },
+      { ip: '127.0.0.1', port: 7004, address: '127.0.0.1:7004', state: 'wait_bgsave', offset: 0, lag: 3 },
+    ])
+    expect(replicaLinks({ info: { connected_slaves: '0' } })).toEqual([])
+  })
+})
+
+describe('silenceReason()', () => {
+  it('drops the node name and address a row already shows', () => {
+    const error = new TemporaryError('redis-node-5 (127.0.0.1:7005) is not running (connection refused)')
+    expect(silenceReason({ node: nodes[5]!, error })).toBe('is not running (connection refused)')
   })
 })

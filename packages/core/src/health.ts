@@ -27,6 +27,9 @@ export interface NodeSilence {
 
 export const answered = (reading: NodeReading): reading is NodeAnswer => !('error' in reading)
 
+/** Why a node said nothing, without the `redis-node-2 (127.0.0.1:6381) ` a row already shows. */
+export const silenceReason = (silence: NodeSilence): string => silence.error.message.replace(/^\S+ \([^)]*\) /, '')
+
 /**
  * Reads every node in parallel: CLUSTER NODES, CLUSTER INFO, INFO, DBSIZE,
  * sent together (one round trip per node; `pnpm report` shows it all).
@@ -127,11 +130,21 @@ function nodeProblems(stack: Stack, { info }: NodeAnswer): string[] {
   return problems
 }
 
+export interface ReplicaLink {
+  readonly ip: string
+  readonly port: number
+  readonly address: string
+  readonly state: string
+  readonly offset: number
+  /** Seconds since the master last heard the replica's ack (replicas ack every second). */
+  readonly lag: number
+}
+
 /** The master's INFO replication lines `slaveN:ip=..,port=..,state=online,offset=..,lag=..`. */
-function replicaLinks({ info }: NodeAnswer): { address: string; state: string; offset: number }[] {
+export function replicaLinks({ info }: Pick<NodeAnswer, 'info'>): ReplicaLink[] {
   return Array.from({ length: Number(info.connected_slaves ?? 0) }, (_, i) => {
     const fields = Object.fromEntries((info[`slave${i}`] ?? '').split(',').map((kv) => kv.split('=')))
-    return { address: `${fields.ip}:${fields.port}`, state: fields.state ?? 'unknown', offset: Number(fields.offset) }
+    return { ip: fields.ip ?? '', port: Number(fields.port), address: `${fields.ip}:${fields.port}`, state: fields.state ?? 'unknown', offset: Number(fields.offset), lag: Number(fields.lag) }
   })
 }
 

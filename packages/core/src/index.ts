@@ -12,7 +12,7 @@ export { takeStackLock, type StackLock, type LockHolder, type TakeStackLockOptio
 export { runScript, describeError, type FlagSpec, type RunScriptOptions, type ScriptContext, type FlagValues } from './run-script.ts'
 export { renderTable, formatBytes } from './render.ts'
 export { loadZx, runShell } from './zx.ts'
-export { readNodes, assessHealth, waitForHealthy, summarize, describeDrift, answered, REPLICA_MAX_BEHIND_BYTES, type NodeReading, type NodeAnswer, type NodeSilence, type HealthReport } from './health.ts'
+export { readNodes, assessHealth, waitForHealthy, summarize, describeDrift, answered, silenceReason, replicaLinks, REPLICA_MAX_BEHIND_BYTES, type ReplicaLink, type NodeReading, type NodeAnswer, type NodeSilence, type HealthReport } from './health.ts'
 export { runRedisCli } from './redis-cli.ts'
 export { describeFsError, type DescribeFsErrorOptions } from './fs-errors.ts'
 export { renderPromText, type PromMetric, type PromSample } from './prom.ts'

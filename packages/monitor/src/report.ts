@@ -1,4 +1,4 @@
-import { answered, countSlots, formatRanges, readNodes, type ClusterNodeEntry, type NodeAnswer, type NodeClient, type NodeReading, type Stack, type StackNode } from '@redis-cluster/core'
+import { answered, countSlots, formatRanges, readNodes, replicaLinks, silenceReason, type ClusterNodeEntry, type NodeAnswer, type NodeClient, type NodeReading, type Stack, type StackNode } from '@redis-cluster/core'
 
 /** A node that answered: what `pnpm report` shows of it (memory in bytes, times in epoch seconds). */
 export interface NodeUp {
@@ -117,7 +117,7 @@ export function shapeReport(readings: readonly NodeReading[], at: Date): Cluster
     const address = `${reading.node.host}:${reading.node.port}`
     const entry = known.get(reading.node.index)
     if (!answered(reading)) {
-      return { node: reading.node.name, address, up: false, ...(entry ? { role: entry.role } : {}), shard: shardOf(entry), error: reading.error.message.replace(/^\S+ \([^)]*\) /, '') }
+      return { node: reading.node.name, address, up: false, ...(entry ? { role: entry.role } : {}), shard: shardOf(entry), error: silenceReason(reading) }
     }
     const master = answers.find((a) => a.id === reading.myself.masterId)
     return nodeRow(reading, address, shardOf(reading.myself), nameOf(reading.myself.masterId), master)
@@ -189,11 +189,7 @@ function nodeRow({ node, myself, info, keys }: NodeAnswer, address: string, shar
  * redis_exporter's connected_slave_lag_seconds reads it.
  */
 function ackAge(master: NodeAnswer | undefined, replica: StackNode): number | undefined {
-  for (let i = 0; master && master.info[`slave${i}`] !== undefined; i++) {
-    const fields = Object.fromEntries(master.info[`slave${i}`]!.split(',').map((kv) => kv.split('=')))
-    if (Number(fields.port) === replica.port && (fields.ip === replica.host || fields.ip === replica.clusterIp)) return Number(fields.lag)
-  }
-  return undefined
+  return master && replicaLinks(master).find((r) => r.port === replica.port && (r.ip === replica.host || r.ip === replica.clusterIp))?.lag
 }
 
 /** One entry per shard, in slot order; nodes whose shard nobody knows ('?') last. */
