@@ -117,12 +117,20 @@ export function shapeReport(readings: readonly NodeReading[], at: Date): Cluster
     const address = `${reading.node.host}:${reading.node.port}`
     const entry = known.get(reading.node.index)
     if (!answered(reading)) {
-      return { node: reading.node.name, address, up: false, ...(entry ? { role: entry.role } : {}), shard: shardOf(entry), error: silenceReason(reading) }
+      // A failed master that lost its slots to its replica says nothing in the peers' view: place it by the spec's layout.
+      const shard = shardOf(entry)
+      return { node: reading.node.name, address, up: false, ...(entry ? { role: entry.role } : {}), shard: /^\d/.test(shard) ? shard : specShard(readings, reading.node), error: silenceReason(reading) }
     }
     const master = answers.find((a) => a.id === reading.myself.masterId)
     return nodeRow(reading, address, shardOf(reading.myself), nameOf(reading.myself.masterId), master)
   })
   return { at: at.toISOString(), complete: answers.length === readings.length, nodes, shards: shardTotals(nodes), totals: clusterTotals(nodes) }
+}
+
+/** The slot range of the node's pair in the spec's layout, '?' when the stack has none (an external cluster). */
+function specShard(readings: readonly NodeReading[], node: StackNode): string {
+  const master = node.slots ? node : readings.find((r) => r.node.index === node.masterIndex)?.node
+  return master?.slots ? formatRanges([master.slots]) : '?'
 }
 
 /** Each node's own CLUSTER NODES entry: its own when it answered, else the first peer's entry for its address. */
@@ -198,7 +206,7 @@ function shardTotals(nodes: readonly NodeRow[]): ShardTotals[] {
   return shards.map((shard) => {
     const members = nodes.filter((n) => n.shard === shard)
     const up = members.filter((n): n is NodeUp => n.up)
-    const master = members.find((n) => n.role === 'master')
+    const master = members.find((n) => n.up && n.role === 'master') ?? members.find((n) => n.role === 'master')
     const masterUp = up.find((n) => n.role === 'master')
     return {
       shard,

@@ -188,6 +188,16 @@ describe('report', () => {
     expect(text).toMatch(/^redis_cluster_report_complete 0$/m)
     expect(text).not.toMatch(/^redis_cluster_node_keys\{node="redis-node-5"\}/m)
   })
+
+  it('a master down after its replica took over stays in its shard, whose master is the replica now', async () => {
+    const [master] = (await localRuntime.ps(test.load())).filter((n) => n.node === 'redis-node-1')
+    process.kill(master!.pid!, 'SIGKILL')
+    const report = async () => JSON.parse((await runCli('monitor/report', ['--json'], test.env)).stdout)
+    await expect.poll(async () => (await report()).nodes[4].role, { timeout: 60_000, interval: 500 }).toBe('master')
+    const after = await report()
+    expect(after.nodes[1]).toMatchObject({ node: 'redis-node-1', up: false, shard: '5461-10922' })
+    expect(after.shards[1]).toMatchObject({ shard: '5461-10922', master: 'redis-node-4', nodes: ['redis-node-1', 'redis-node-4'], nodesUp: 1 })
+  }, 90_000)
 })
 
 /** Decodes an 8-bit RGB(A) PNG (what chromium writes) and counts pixels that differ from the top-left one (the background). */
