@@ -25,7 +25,8 @@ function promtool(text: string): { status: number; output: string } {
 describe('report', () => {
   let test: TestStack
   beforeAll(async () => {
-    test = await createTestStack()
+    // a 1 s node timeout: the failover test below waits ~2 s, not ~8 s
+    test = await createTestStack({ env: { REDIS_CLUSTER_NODE_TIMEOUT: '1000' } })
     const up = await runCli('init/up', ['--json'], test.env)
     expect(up.exitCode, up.stderr).toBe(0)
     const cluster = connectCluster(test.load())
@@ -131,7 +132,7 @@ describe('report', () => {
     const html = readFileSync(file, 'utf8')
     expect(html).not.toMatch(/<link|\ssrc=|\shref=|@import|url\(/) // nothing loaded from anywhere
 
-    const browse = ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${join(test.dir, 'chromium')}`, '--window-size=1400,1000']
+    const browse = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', `--user-data-dir=${join(test.dir, 'chromium')}`, '--window-size=1400,1000']
     const { stdout: dom } = await run('chromium', [...browse, '--dump-dom', `file://${file}`], { timeout: 60_000, maxBuffer: 16 << 20 })
     expect(dom).toMatch(/<html[^>]* data-charts="rendered"/) // the inline script ran to its end
     expect(dom.match(/<section class="shard">/g)).toHaveLength(3)
