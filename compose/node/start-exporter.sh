@@ -7,7 +7,8 @@
 # and the exporter gets only its path: the password never enters argv or the
 # container's environment (`docker inspect` shows neither), nor its image layers.
 # Environment (from docker-compose.yml): REDIS_NODES (ip:port of every node, the
-# targets Prometheus may ask for), REDIS_EXPORTER_PORT; optional REDIS_EXPORTER_BIN.
+# targets Prometheus may ask for), REDIS_EXPORTER_PORT; optional REDIS_EXPORTER_BIN and
+# REDIS_EXPORTER_LISTEN_HOST (default all interfaces; the tests run it on the host on 127.0.0.1).
 set -eu
 
 SECRET=${REDIS_PASSWORD_SECRET:-/run/secrets/redis_password}
@@ -47,4 +48,4 @@ exec "${REDIS_EXPORTER_BIN:-/redis_exporter}" \
   --redis.addr= \
   --redis.password-file="$MAP" \
   --connection-timeout=5s \
-  --web.listen-address=":${REDIS_EXPORTER_PORT:-9121}"
+  --web.listen-address="${REDIS_EXPORTER_LISTEN_HOST:-}:${REDIS_EXPORTER_PORT:-9121}"
