@@ -83,6 +83,10 @@ describe('monitoring on the real exporter and Prometheus (local runtime)', () =>
     }
     // the checked-in list the Grafana and rule tests rely on is what this exporter really emits
     expect([...exporterMetricNames()].filter((n) => !names.has(n))).toEqual([])
+    // a target the map has no password for is refused by Redis: redis_up 0, which RedisNodeDown reports
+    const unknown = await getText(`${exporterUrl}/scrape?target=redis://localhost:${test.ports[0]}`)
+    expect(unknown).toMatch(/^redis_up 0$/m)
+    expect(unknown).toMatch(/^redis_exporter_last_scrape_error\{err=".*NOAUTH.*"\} 1$/m)
     // /metrics carries no Redis data (empty --redis.addr): only /scrape?target= does
     expect(await getText(`${exporterUrl}/metrics`)).not.toMatch(/^redis_up /m)
     // the password is in the 0600 map only: not in the exporter's argv or environment
