@@ -40,7 +40,7 @@ describe('compose profile monitoring', () => {
   it('mounts conf/prometheus and conf/grafana into Prometheus and Grafana', () => {
     const all = services()
     expect(all.prometheus.volumes).toContain('../conf/prometheus:/etc/prometheus:ro')
-    expect(all.grafana.volumes).toContain('../conf/grafana/provisioning:/etc/grafana/provisioning:ro')
+    for (const kind of ['datasources', 'dashboards']) expect(all.grafana.volumes).toContain(`../conf/grafana/provisioning/${kind}:/etc/grafana/provisioning/${kind}:ro`)
     for (const name of ['redis-exporter', 'prometheus', 'grafana']) expect(all[name].profiles, name).toEqual(['monitoring'])
   })
 })
