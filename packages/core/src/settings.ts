@@ -68,6 +68,11 @@ const VARIABLES = {
   REDIS_EXPORTER_HOST_PORT: port,
   REDIS_INSIGHT_PORT: port,
   REDIS_INSIGHT_HOST_PORT: port,
+  // The monitoring profile's Prometheus and Grafana (published on REDIS_BIND_ADDRESS).
+  PROMETHEUS_IMAGE: image,
+  GRAFANA_IMAGE: image,
+  PROMETHEUS_HOST_PORT: port,
+  GRAFANA_HOST_PORT: port,
   DEFAULT_URL: hostName,
   REDIS_PASSWORD_FILE: path,
 } satisfies Record<string, z.ZodMiniType<unknown, string>>

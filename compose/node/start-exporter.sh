@@ -1,0 +1,51 @@
+#!/bin/sh
+# Entrypoint of the redis-exporter container (profile `monitoring`; POSIX sh: runs
+# on the official alpine image and on the offline one of scripts/build-exporter-image.sh).
+# redis_exporter's --redis.password-file is a JSON map of target URI to password, not
+# the plain secret (given the secret itself it exits at start). So at each start the
+# map is written from the Docker secret to a 0600 file on the container's tmpfs /tmp,
+# and the exporter gets only its path: the password never enters argv or the
+# container's environment (`docker inspect` shows neither), nor its image layers.
+# Environment (from docker-compose.yml): REDIS_NODES (ip:port of every node, the
+# targets Prometheus may ask for), REDIS_EXPORTER_PORT; optional REDIS_EXPORTER_BIN and
+# REDIS_EXPORTER_LISTEN_HOST (default all interfaces; the tests run it on the host on 127.0.0.1).
+set -eu
+
+SECRET=${REDIS_PASSWORD_SECRET:-/run/secrets/redis_password}
+MAP=${REDIS_EXPORTER_PASSWORD_MAP:-/tmp/redis-exporter-passwords.json}
+
+PROG=start-exporter
+. "${0%/*}/secret.sh"
+
+: "${REDIS_NODES:?REDIS_NODES is not set (ip:port of every node)}"
+read_password
+
+# A JSON string: secret.sh refuses quotes and whitespace, so only backslashes need escaping.
+escaped='' rest=$password
+while :; do
+  case $rest in
+    *\\*) escaped="$escaped${rest%%\\*}\\\\" rest=${rest#*\\} ;;
+    *) escaped=$escaped$rest && break ;;
+  esac
+done
+
+umask 077
+# The keys must be the exact ?target= values of conf/prometheus/prometheus.yml.
+sep='{'
+{
+  for node in $REDIS_NODES; do
+    printf '%s"redis://%s":"%s"' "$sep" "$node" "$escaped"
+    sep=,
+  done
+  printf '}\n'
+} >"$MAP"
+unset password escaped rest
+
+# Empty --redis.addr: /metrics serves only the exporter's own metrics, Redis data
+# comes from /scrape?target=. The connection timeout stays below Prometheus'
+# scrape_timeout (10s), so a dead node reads as redis_up 0, not as a failed scrape.
+exec "${REDIS_EXPORTER_BIN:-/redis_exporter}" \
+  --redis.addr= \
+  --redis.password-file="$MAP" \
+  --connection-timeout=5s \
+  --web.listen-address="${REDIS_EXPORTER_LISTEN_HOST:-}:${REDIS_EXPORTER_PORT:-9121}"
