@@ -64,8 +64,8 @@ describe('assessHealth()', () => {
     const report = assessHealth(stack, readings(swapped))
     expect(report.healthy).toBe(true)
     expect(report.drift).toEqual(['redis-node-3 is master of 0-5460 in place of redis-node-0'])
-    expect(report.restore).toEqual(['pnpm cli -- -h 127.0.0.1 -p 7000 cluster failover'])
-    expect(describeDrift(report)).toMatch(/^layout differs from the spec: .*restore with: pnpm cli/)
+    expect(report.restore).toEqual(['pnpm cluster:failover --restore-layout'])
+    expect(describeDrift(report)).toMatch(/^layout differs from the spec: .*restore with: pnpm cluster:failover --restore-layout$/)
   })
 
   it('is not healthy when creation stopped before the replicas were attached', () => {

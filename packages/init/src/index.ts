@@ -1,3 +1,5 @@
 export { createCluster, type CreateClusterResult } from './create.ts'
 export { formCluster, type FormClusterResult } from './up.ts'
 export { readdressNodes } from './readdress.ts'
+export { failoverNode, restoreLayout, resolveNode, type FailoverMode, type FailoverOptions, type FailoverResult } from './failover.ts'
+export { renderFailover } from './render-failover.ts'

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { assessHealth, readNodes, TemporaryError, UsageError, type Stack } from '@redis-cluster/core'
+import { localRuntime } from '@redis-cluster/compose'
+import { createTestStack, type TestStack } from '@redis-cluster/test-utils'
+import { failoverNode, formCluster, restoreLayout } from '../src/index.ts'
+
+/** node name → role and the name of its master, read from the nodes themselves. */
+async function roles(stack: Stack) {
+  const readings = (await readNodes(stack)).filter((r) => 'id' in r)
+  const nameOf = new Map(readings.map((r) => [r.id, r.node.name]))
+  return Object.fromEntries(readings.map((r) => [r.node.name, r.myself.role === 'master' ? 'master' : `replica of ${nameOf.get(r.myself.masterId!)}`]))
+}
+
+describe('failoverNode() and restoreLayout()', () => {
+  let test: TestStack
+  let stack: Stack
+  beforeAll(async () => {
+    test = await createTestStack()
+    stack = test.load()
+    await localRuntime.start(stack)
+    await formCluster(stack, localRuntime)
+  }, 120_000)
+  afterAll(async () => {
+    for (const n of await localRuntime.ps(stack).catch(() => [])) if (n.pid) process.kill(n.pid, 'SIGCONT')
+    await test?.cleanup()
+  })
+
+  it('works: a master hands over to its replica, and restoreLayout swaps them back', async () => {
+    const lines: string[] = []
+    const result = await failoverNode(stack, 'redis-node-0', { progress: (l) => lines.push(l) })
+    expect(result).toMatchObject({ promoted: 'redis-node-3', demoted: 'redis-node-0', mode: 'default', healthy: true })
+    expect(await roles(stack)).toMatchObject({ 'redis-node-3': 'master', 'redis-node-0': 'replica of redis-node-3' })
+    expect(lines[0]).toMatch(/^redis-node-3: CLUSTER FAILOVER/)
+    const report = assessHealth(stack, await readNodes(stack))
+    expect(report).toMatchObject({ healthy: true, drift: ['redis-node-3 is master of 0-5460 in place of redis-node-0'], restore: ['pnpm cluster:failover --restore-layout'] })
+
+    expect(await restoreLayout(stack)).toMatchObject({ swapped: ['redis-node-0'] })
+    expect(await roles(stack)).toMatchObject({ 'redis-node-0': 'master', 'redis-node-3': 'replica of redis-node-0' })
+    expect(assessHealth(stack, await readNodes(stack))).toMatchObject({ healthy: true, drift: [] })
+  }, 120_000)
+
+  it('restoreLayout is a no-op on the spec layout; a replica named by port takes over from its master', async () => {
+    expect(await restoreLayout(stack)).toMatchObject({ swapped: [] })
+    const result = await failoverNode(stack, `${stack.nodes[4]!.port}`)
+    expect(result).toMatchObject({ promoted: 'redis-node-4', demoted: 'redis-node-1' })
+    expect(await restoreLayout(stack)).toMatchObject({ swapped: ['redis-node-1'] })
+  }, 120_000)
+
+  it('refuses an unknown node', async () => {
+    await expect(failoverNode(stack, 'redis-node-9')).rejects.toThrow(UsageError)
+    await expect(failoverNode(stack, 'redis-node-9')).rejects.toThrow(/unknown node 'redis-node-9'/)
+  })
+
+  it('a paused node is a typed error, not a hang', async () => {
+    const pid = (await localRuntime.ps(stack)).find((n) => n.node === 'redis-node-2')!.pid!
+    process.kill(pid, 'SIGSTOP')
+    try {
+      await expect(restoreLayout(stack)).rejects.toThrow(TemporaryError)
+      await expect(failoverNode(stack, 'redis-node-2')).rejects.toThrow(/redis-node-2 .*did not answer/)
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+  }, 60_000)
+})
