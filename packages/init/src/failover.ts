@@ -115,7 +115,7 @@ function pairOf(target: NodeAnswer, readings: readonly NodeReading[]): { replica
 }
 
 /** CLUSTER FAILOVER on `replica`, then waits until it is master and (if it answers) `master` its replica. */
-async function promote(stack: Stack, replica: NodeAnswer, master: StackNode, mode: FailoverMode, progress: (line: string) => void): Promise<void> {
+export async function promote(stack: Stack, replica: NodeAnswer, master: StackNode, mode: FailoverMode, progress: (line: string) => void): Promise<void> {
   const started = performance.now()
   const client = await connectNode(stack, replica.node)
   try {

@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connectCluster, connectNode, parseClusterNodes, type NodeClient, type Stack, type StackNode } from '@redis-cluster/core'
+import { localRuntime } from '@redis-cluster/compose'
+import { createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
+import { formCluster } from '../src/index.ts'
+
+const KEYS = 3000
+const MIGRATING = 200 // keys in one slot, for the interrupted reshard
+
+describe('cluster:check and cluster:fix', () => {
+  let test: TestStack
+  let stack: Stack
+  const clients = new Map<string, NodeClient>()
+  const node = (name: string) => stack.nodes.find((n) => n.name === name)!
+  const client = async (name: string) => clients.get(name) ?? clients.set(name, await connectNode(stack, node(name))).get(name)!
+  const myself = async (name: string) => parseClusterNodes((await (await client(name)).cluster('NODES')) as string).find((e) => e.myself)!
+  const check = async () => {
+    const r = await runCli('init/cluster-check', ['--json'], test.env)
+    return { exitCode: r.exitCode, result: r.stdout ? JSON.parse(r.stdout) : undefined, stderr: r.stderr }
+  }
+  const fix = (...args: string[]) => runCli('init/cluster-fix', args, test.env)
+  /** Every key written in beforeAll, read back through the cluster. */
+  const missingKeys = async () => {
+    const cluster = connectCluster(stack)
+    try {
+      const names = [...Array.from({ length: KEYS }, (_, i) => `key:${i}`), ...Array.from({ length: MIGRATING }, (_, i) => `{moving}:${i}`)]
+      const values = await Promise.all(names.map((k) => cluster.get(k)))
+      return names.filter((k, i) => values[i] !== `value of ${k}`)
+    } finally {
+      cluster.disconnect()
+    }
+  }
+
+  beforeAll(async () => {
+    test = await createTestStack()
+    stack = test.load()
+    await localRuntime.start(stack)
+    await formCluster(stack, localRuntime)
+    const cluster = connectCluster(stack)
+    const names = [...Array.from({ length: KEYS }, (_, i) => `key:${i}`), ...Array.from({ length: MIGRATING }, (_, i) => `{moving}:${i}`)]
+    await Promise.all(names.map((k) => cluster.set(k, `value of ${k}`)))
+    cluster.disconnect()
+  }, 120_000)
+  afterAll(async () => {
+    for (const c of clients.values()) c.disconnect()
+    for (const n of await localRuntime.ps(stack).catch(() => [])) if (n.pid) process.kill(n.pid, 'SIGCONT')
+    await test?.cleanup()
+  })
+
+  it('works: a healthy cluster checks ok (exit 0) and fix has nothing to do', async () => {
+    const { exitCode, result } = await check()
+    expect(exitCode).toBe(0)
+    expect(result).toMatchObject({ healthy: true, answered: 6, nodes: 6, problems: [], drift: [] })
+    const fixed = await fix('--json')
+    expect(fixed.exitCode).toBe(0)
+    expect(JSON.parse(fixed.stdout)).toMatchObject({ plan: [] })
+  }, 60_000)
+
+  it('an interrupted reshard (slot MIGRATING/IMPORTING, keys on both sides): check exits 1, fix finishes it, no key lost', async () => {
+    const slot = (await (await client('redis-node-0')).cluster('KEYSLOT', '{moving}:0')) as number
+    const owner = stack.nodes.slice(0, 3).find((n) => n.slots!.start <= slot && slot <= n.slots!.end)!
+    const target = stack.nodes.slice(0, 3).find((n) => n !== owner)!
+    const [source, dest] = [await client(owner.name), await client(target.name)]
+    const [sourceId, destId] = [(await myself(owner.name)).id, (await myself(target.name)).id]
+    await dest.cluster('SETSLOT', slot, 'IMPORTING', sourceId)
+    await source.cluster('SETSLOT', slot, 'MIGRATING', destId)
+    const keys = (await source.cluster('GETKEYSINSLOT', slot, 80)) as string[]
+    await source.call('MIGRATE', target.host, target.port, '', 0, 5000, 'AUTH', stack.password, 'KEYS', ...keys)
+    expect(await dest.call('DBSIZE')).toBeGreaterThan(0)
+
+    const before = await check()
+    expect(before.exitCode).toBe(1)
+    expect(before.result.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'open-slot', node: owner.name, fix: 'pnpm cluster:fix', text: `${owner.name}: slot ${slot} is migrating to ${target.name} (an interrupted reshard?)` }),
+        expect.objectContaining({ kind: 'open-slot', node: target.name }),
+      ]),
+    )
+    const fixed = await fix()
+    expect(fixed.stderr).toMatch(/plan: redis-cli --cluster fix: open \(migrating\/importing\) slots/)
+    expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0)
+    expect((await check()).exitCode).toBe(0)
+    expect(await missingKeys()).toEqual([])
+  }, 120_000)
+
+  it('CLUSTER DELSLOTS on a master: check reports uncovered slots, fix gives them back to it with their keys', async () => {
+    const master = await myself('redis-node-1')
+    const start = master.slots[0]!.start
+    await (await client('redis-node-1')).call('CLUSTER', 'DELSLOTSRANGE', start, start + 99)
+    const before = await check()
+    expect(before.exitCode).toBe(1)
+    expect(before.result.problems).toContainEqual(expect.objectContaining({ kind: 'uncovered', text: `cluster: 100 slot(s) claimed by no node: ${start}-${start + 99}` }))
+    const fixed = await fix('--json')
+    expect(fixed.exitCode, fixed.stderr).toBe(0)
+    expect(JSON.parse(fixed.stdout).plan).toEqual([expect.stringMatching(new RegExp(`^redis-node-1: claim slot\\(s\\) ${start}-${start + 99} \\(`))])
+    expect((await myself('redis-node-1')).slots[0]!.start).toBe(start)
+    expect(await missingKeys()).toEqual([])
+  }, 120_000)
+
+  it('a replica whose master link is down: fix re-attaches it', async () => {
+    const replica = await client('redis-node-5')
+    await replica.config('SET', 'masterauth', 'not-the-password')
+    await replica.call('CLIENT', 'KILL', 'TYPE', 'master')
+    await expect.poll(async () => (await check()).result?.problems.map((p: { kind: string }) => p.kind), { timeout: 30_000, interval: 200 }).toContain('replica-link')
+    const fixed = await fix()
+    expect(fixed.stderr).toMatch(/redis-node-5: re-attach to its master/)
+    expect(fixed.exitCode, fixed.stdout).toBe(0)
+    expect(await missingKeys()).toEqual([])
+  }, 120_000)
+
+  it('a master owning slots is down: fix refuses without --force (exit 75), check still answers (exit 1)', async () => {
+    const pid = (await localRuntime.ps(stack)).find((n) => n.node === 'redis-node-2')!.pid!
+    process.kill(pid, 'SIGSTOP')
+    try {
+      const refused = await fix()
+      expect(refused.exitCode).toBe(75)
+      expect(refused.stderr).toMatch(/redis-node-2 owns slots and does not answer/)
+      expect(refused.stderr).toMatch(/fix: .*--force/)
+      const { exitCode, result } = await check()
+      expect(exitCode).toBe(1)
+      expect(result.problems[0]).toMatchObject({ kind: 'unreachable', node: 'redis-node-2' })
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+  }, 120_000)
+
+  it('too few nodes answer: check exits 75; bad flags exit 2', async () => {
+    const down = { ...test.env, ...Object.fromEntries([0, 1, 2, 3].map((i) => [`REDIS${i}_PORT`, `${test.ports[5]! + 100 + i}`])) }
+    const r = await runCli('init/cluster-check', [], down)
+    expect(r.exitCode).toBe(75)
+    expect(r.stderr).toMatch(/not enough nodes reachable to judge the cluster: 2 of 6 answer/)
+    expect((await runCli('init/cluster-fix', ['--bogus'], test.env)).exitCode).toBe(2)
+  }, 60_000)
+})
