@@ -9,12 +9,16 @@ import {
   type NodeReading,
   type NodeSilence,
   type Stack,
+  type StackNode,
   readNodes,
+  summarize,
+  waitFor,
 } from '@redis-cluster/core'
 import type { Runtime } from '@redis-cluster/compose'
 import { checkCluster, type CheckResult } from './check.ts'
 import { promote } from './failover.ts'
 import { coverSlots, planCover } from './_cover-slots.ts'
+import { planClaims, settleClaims } from './_settle-claims.ts'
 
 export interface FixOptions {
   /** Act although a master owning slots does not answer: promote its replica (FORCE), or re-cover its slots empty elsewhere. */
@@ -33,23 +37,27 @@ export interface FixResult {
 }
 
 /**
- * Preflight (core's health over every node), the plan, then the repairs:
- * 1. with --force, a master that does not answer hands over to its replica (CLUSTER FAILOVER FORCE);
- * 2. a replica whose master link is down gets the stack's masterauth back and re-attaches (CLUSTER REPLICATE);
- * 3. slots no node claims go to the one master holding their keys, or with no keys anywhere to the
- *    master the other nodes still name as owner (ADDSLOTS + BUMPEPOCH): never a random master;
- * 4. what is left (open MIGRATING/IMPORTING slots, slots claimed twice, slots with keys on several
- *    masters) goes to `redis-cli --cluster fix`: it moves keys with MIGRATE and stops at a key that
- *    exists on both sides with another value (BUSYKEY) instead of overwriting it, so no key is lost;
- *    reimplementing its case analysis (migrating without importing, importing without owner...) here
- *    would be a second copy of the standard tool's logic.
- * Then it waits for health and checks again. Refuses (TemporaryError, 75) while a master owning
- * slots does not answer, unless `force`: covering its slots elsewhere would lose its keys.
+ * Preflight (core's health over every node), the plan, then the repairs, in
+ * two rounds. Topology first: with --force a master that does not answer
+ * hands over to its replica (CLUSTER FAILOVER FORCE); a replica whose master
+ * link is down gets the stack's masterauth back and re-attaches (CLUSTER
+ * REPLICATE); of two masters claiming a slot, the older claim moves its keys
+ * to the newer (MIGRATE, never REPLACE) and gives the slot up; a node that
+ * forgot others meets them again. Then, on fresh readings, the slots: a slot
+ * no node claims goes to the one master holding its keys, or with no keys
+ * anywhere to the master the other nodes still name as owner (never a
+ * random one); what is left (open MIGRATING/IMPORTING slots, keys on several
+ * masters) goes to `redis-cli --cluster fix`, which moves keys with MIGRATE
+ * and stops at a key that exists on both sides (BUSYKEY) instead of
+ * overwriting it: its case analysis (migrating without importing, importing
+ * without an owner...) is the standard tool's, not copied here. Then it waits
+ * for health and checks again. Refuses (TemporaryError, 75) while a master
+ * owning slots does not answer, unless `force`: covering its slots elsewhere
+ * would lose its keys.
  */
 export async function fixCluster(stack: Stack, runtime: Runtime, { force = false, dryRun = false, progress = () => {} }: FixOptions = {}): Promise<FixResult> {
-  const readings = await readNodes(stack)
+  let readings = await readNodes(stack)
   const before = await checkCluster(stack, readings)
-  const answers = readings.filter(answered)
   const deadMasters = silentMasters(readings)
   if (deadMasters.length > 0 && !force) {
     throw new TemporaryError(
@@ -57,31 +65,98 @@ export async function fixCluster(stack: Stack, runtime: Runtime, { force = false
       'start it (`pnpm run up`) and run `pnpm cluster:fix` again; or `pnpm cluster:fix --force`: its replica is promoted, or without one its slots are covered empty elsewhere',
     )
   }
-  const steps: { line: string; act: () => Promise<void> }[] = []
-  const orphans: string[] = []
+  // Topology first (who is master, who knows whom): the slot repairs below need one cluster to talk to.
+  const topology = planTopology(stack, runtime, readings, deadMasters, progress)
+  const plan = topology.map((s) => s.line)
+  const act = async (steps: readonly Step[]) => {
+    for (const step of steps) {
+      progress(step.line)
+      await step.act()
+    }
+  }
+  if (dryRun) {
+    plan.push(...(await planSlots(stack, runtime, readings, deadMasters, force, progress)).map((s) => s.line))
+  } else {
+    topology.forEach((s) => progress(`plan: ${s.line}`))
+    await act(topology)
+    if (topology.length > 0) readings = await settleViews(stack)
+    const slots = await planSlots(stack, runtime, readings, silentMasters(readings), force, progress)
+    slots.forEach((s) => progress(`plan: ${s.line}`))
+    plan.push(...slots.map((s) => s.line))
+    await act(slots)
+  }
+  if (plan.length === 0 && !before.healthy) plan.push("nothing fix can act on: see each problem's fix")
+  if (dryRun || plan.length === 0 || before.healthy) return { before, plan, after: before, dryRun }
+  return { before, plan, after: await settle(stack), dryRun }
+}
+
+interface Step {
+  readonly line: string
+  readonly act: () => Promise<void>
+}
+
+/** Promote heirs of dead masters (only with --force: the caller refused otherwise), re-attach replicas, settle double claims, re-meet forgotten nodes. */
+function planTopology(stack: Stack, runtime: Runtime, readings: readonly NodeReading[], deadMasters: readonly NodeSilence[], progress: (line: string) => void): Step[] {
+  const answers = readings.filter(answered)
+  const steps: Step[] = []
   for (const dead of deadMasters) {
-    const heir = answers.find((a) => a.myself.role === 'replica' && a.entries.some((e) => e.id === a.myself.masterId && e.port === dead.node.port))
+    const heir = heirOf(answers, dead)
     if (heir) steps.push({ line: `${heir.node.name}: take over from ${dead.node.name}, which does not answer (CLUSTER FAILOVER FORCE)`, act: () => promote(stack, heir, dead.node, 'force', progress) })
-    else orphans.push(`the slots of ${dead.node.name}, covered empty elsewhere (its keys are lost)`)
   }
   for (const replica of brokenReplicas(readings)) {
     steps.push({ line: `${replica.node.name}: re-attach to its master (masterauth from the stack, CLUSTER REPLICATE)`, act: () => reattach(stack, replica) })
   }
+  const conflicted = new Set<string>()
+  for (const claim of planClaims(answers, assessHealth(stack, readings).details)) {
+    steps.push({
+      line: `${claim.loser.node.name}: give slot(s) ${claim.ranges} to ${claim.winner.node.name} (newer claim), moving its keys there first (MIGRATE)`,
+      act: async () => {
+        const kept = await settleClaims(stack, runtime, claim)
+        kept.forEach((line) => progress(line))
+        if (kept.length > 0) conflicted.add(claim.loser.id)
+      },
+    })
+  }
+  for (const lost of forgetful(answers)) {
+    steps.push({
+      line: `${lost.answer.node.name}: meet ${lost.missing.map((n) => n.name).join(', ')} again (CLUSTER MEET)`,
+      // Meeting the winner of a slot it still claims with keys would make redis delete those keys.
+      act: async () => (conflicted.has(lost.answer.id) ? progress(`${lost.answer.node.name}: not met again: it still holds keys of a slot claimed twice`) : meet(stack, runtime, lost.answer, lost.missing)),
+    })
+  }
+  return steps
+}
+
+/** Cover slots no node claims, then leave the rest (open slots, keys on several masters, with --force a dead master's slots) to redis-cli. */
+async function planSlots(stack: Stack, runtime: Runtime, readings: readonly NodeReading[], deadMasters: readonly NodeSilence[], force: boolean, progress: (line: string) => void): Promise<Step[]> {
+  const answers = readings.filter(answered)
+  const heirless = deadMasters.filter((dead) => !heirOf(answers, dead))
   const cover = await planCover(stack, answers, assessHealth(stack, readings).details)
-  for (const c of cover.assign) steps.push({ line: `${c.owner.node.name}: claim slot(s) ${c.ranges} (${c.why})`, act: () => coverSlots(stack, c) })
-  const left = [cover.leftToRedisCli, ...orphans].filter(Boolean).join(', ')
-  if (left) {
-    steps.push({ line: `redis-cli --cluster fix: ${left} (moves keys with MIGRATE, never overwrites)`, act: () => redisCliFix(stack, runtime, answers, force, progress) })
-  }
-  const plan = steps.map((s) => s.line)
-  if (plan.length === 0 && !before.healthy) plan.push('nothing fix can act on: see each problem\'s fix')
-  plan.forEach((line) => progress(`plan: ${line}`))
-  if (dryRun || steps.length === 0) return { before, plan, after: before, dryRun }
-  for (const step of steps) {
-    progress(step.line)
-    await step.act()
-  }
-  return { before, plan, after: await settle(stack), dryRun }
+  const steps: Step[] = cover.assign.map((c) => ({ line: `${c.owner.node.name}: claim slot(s) ${c.ranges} (${c.why})`, act: () => coverSlots(stack, c) }))
+  const left = [cover.leftToRedisCli, ...heirless.map((d) => `the slots of ${d.node.name}, covered empty elsewhere (its keys are lost)`)].filter(Boolean).join(', ')
+  if (left) steps.push({ line: `redis-cli --cluster fix: ${left} (moves keys with MIGRATE, never overwrites)`, act: () => redisCliFix(stack, runtime, answers, force, progress) })
+  return steps
+}
+
+/** After topology changes: until every answering node knows the others and no slot is claimed twice (bounded), then fresh readings. */
+async function settleViews(stack: Stack): Promise<NodeReading[]> {
+  let readings: NodeReading[] = []
+  await waitFor(
+    async () => {
+      readings = await readNodes(stack)
+      const open = assessHealth(stack, readings).details.filter((d) => d.kind === 'claimed-twice' || d.kind === 'formation' || d.kind === 'replica-link')
+      return open.length === 0 || summarize(open.map((d) => d.text))
+    },
+    { timeoutMs: Math.min(stack.timeoutMs, 20_000), what: 'the nodes to agree who is who', hint: 'run `pnpm cluster:check`' },
+  ).catch((error) => {
+    if (!(error instanceof TemporaryError)) throw error
+  })
+  return readings
+}
+
+/** An answering replica of a master that does not answer. */
+function heirOf(answers: readonly NodeAnswer[], dead: NodeSilence): NodeAnswer | undefined {
+  return answers.find((a) => a.myself.role === 'replica' && a.entries.some((e) => e.id === a.myself.masterId && e.port === dead.node.port))
 }
 
 /** Masters that own slots (as the answering nodes see them) and do not answer. */
@@ -109,10 +184,28 @@ async function reattach(stack: Stack, replica: NodeAnswer): Promise<void> {
 }
 
 async function redisCliFix(stack: Stack, runtime: Runtime, answers: readonly NodeAnswer[], force: boolean, progress: (line: string) => void): Promise<void> {
-  const entry = answers.find((a) => a.myself.role === 'master' && a.myself.slots.length > 0) ?? answers[0]!
+  // It loads the cluster from the entry node's view: take a master that knows every node.
+  const entry = [...answers].sort((a, b) => b.entries.length - a.entries.length).find((a) => a.myself.role === 'master' && a.myself.slots.length > 0) ?? answers[0]!
   const args = ['--cluster', 'fix', `${runtime.clusterAddress(entry.node)}:${entry.node.port}`, '--cluster-yes', '--cluster-search-multiple-owners', ...(force ? ['--cluster-fix-with-unreachable-masters'] : [])]
   const out = await runtime.redisCli(stack, args)
   for (const line of out.split('\n')) if (/^(>>>|\[WARNING\]|\[ERR\]|\*\*\*)/.test(line)) progress(`  redis-cli: ${line}`)
+}
+
+/** Nodes that do not know every answering node of the stack (CLUSTER FORGET, a reset): their views and claims can never agree. */
+function forgetful(answers: readonly NodeAnswer[]): { answer: NodeAnswer; missing: StackNode[] }[] {
+  return answers.flatMap((answer) => {
+    const missing = answers.filter((other) => !answer.entries.some((e) => e.id === other.id)).map((other) => other.node)
+    return missing.length > 0 ? [{ answer, missing }] : []
+  })
+}
+
+async function meet(stack: Stack, runtime: Runtime, answer: NodeAnswer, missing: readonly StackNode[]): Promise<void> {
+  const client = await connectNode(stack, answer.node)
+  try {
+    for (const peer of missing) await client.call('CLUSTER', 'MEET', runtime.clusterAddress(peer), peer.port, peer.busPort)
+  } finally {
+    client.disconnect()
+  }
 }
 
 /** Waits (bounded) for health when every node answers, then checks again: the verdict after. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connectCluster, connectNode, parseClusterNodes, type NodeClient, type Stack, type StackNode } from '@redis-cluster/core'
+import { connectCluster, connectNode, parseClusterNodes, type NodeClient, type Stack } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
 import { createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
 import { formCluster } from '../src/index.ts'
@@ -94,6 +94,24 @@ describe('cluster:check and cluster:fix', () => {
     expect(fixed.exitCode, fixed.stderr).toBe(0)
     expect(JSON.parse(fixed.stdout).plan).toEqual([expect.stringMatching(new RegExp(`^redis-node-1: claim slot\\(s\\) ${start}-${start + 99} \\(`))])
     expect((await myself('redis-node-1')).slots[0]!.start).toBe(start)
+    expect(await missingKeys()).toEqual([])
+  }, 120_000)
+
+  it('a slot claimed by two masters (one forgot the other): fix hands it to the newer claim, keys intact', async () => {
+    const [a, b] = [await myself('redis-node-0'), await myself('redis-node-1')]
+    // The older claim (lower config epoch) loses: it claims a few of the newer one's slots, having forgotten it, so nobody can tell it.
+    const [older, newer] = a.configEpoch < b.configEpoch ? ['redis-node-0', 'redis-node-1'] : ['redis-node-1', 'redis-node-0']
+    const start = (await myself(newer)).slots[0]!.start
+    await (await client(older)).cluster('FORGET', (await myself(newer)).id)
+    await (await client(older)).call('CLUSTER', 'ADDSLOTSRANGE', start, start + 5)
+    const before = await check()
+    expect(before.exitCode).toBe(1)
+    expect(before.result.problems).toContainEqual(expect.objectContaining({ kind: 'claimed-twice', text: expect.stringContaining(`${start}-${start + 5} claimed by both`) }))
+    const fixed = await fix()
+    expect(fixed.stderr).toMatch(new RegExp(`plan: ${older}: give slot\\(s\\) ${start}-${start + 5} to ${newer}`))
+    expect(fixed.stderr).toMatch(new RegExp(`plan: ${older}: meet ${newer} again`))
+    expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0)
+    expect((await myself(newer)).slots[0]!.start).toBe(start)
     expect(await missingKeys()).toEqual([])
   }, 120_000)
 
