@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { assessHealth, readNodes, TemporaryError, UsageError, type Stack } from '@redis-cluster/core'
+import { assessHealth, readNodes, takeStackLock, TemporaryError, UsageError, type Stack } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
-import { createTestStack, type TestStack } from '@redis-cluster/test-utils'
+import { createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
 import { failoverNode, formCluster, restoreLayout } from '../src/index.ts'
 
 /** node name → role and the name of its master, read from the nodes themselves. */
@@ -59,6 +59,34 @@ describe('failoverNode() and restoreLayout()', () => {
       await expect(failoverNode(stack, 'redis-node-2')).rejects.toThrow(/redis-node-2 .*did not answer/)
     } finally {
       process.kill(pid, 'SIGCONT')
+    }
+  }, 60_000)
+
+  it('pnpm cluster:failover: --json result and time taken; --restore-layout swaps back; status names the command meanwhile', async () => {
+    const result = await runCli('init/cluster-failover', ['redis-node-1', '--json'], test.env)
+    expect(result.exitCode, result.stderr).toBe(0)
+    expect(JSON.parse(result.stdout)).toMatchObject({ promoted: 'redis-node-4', demoted: 'redis-node-1', mode: 'default', healthy: true, elapsedMs: expect.any(Number) })
+    const status = await runCli('monitor/status', [], test.env)
+    expect(status.stdout).toMatch(/layout differs from the spec: redis-node-4 is master of 5461-10922 in place of redis-node-1; restore with: pnpm cluster:failover --restore-layout/)
+    const restored = await runCli('init/cluster-failover', ['--restore-layout'], test.env)
+    expect(restored.exitCode, restored.stderr).toBe(0)
+    expect(restored.stdout).toMatch(/^layout restored: redis-node-1 master again; cluster healthy \(\d+\.\d\ds\)$/m)
+    expect(restored.stderr).toMatch(/redis-node-1: taking 5461-10922 back from redis-node-4/)
+  }, 120_000)
+
+  it('bad input exits 2; a second maintenance command while one runs exits 75', async () => {
+    for (const args of [[], ['redis-node-0', 'redis-node-1'], ['redis-node-0', '--force', '--takeover'], ['redis-node-0', '--restore-layout'], ['nope']]) {
+      const r = await runCli('init/cluster-failover', args, test.env)
+      expect(r.exitCode, args.join(' ')).toBe(2)
+    }
+    expect((await runCli('init/cluster-failover', ['nope'], test.env)).stderr).toMatch(/unknown node 'nope'.*\n.*fix: /)
+    const lock = await takeStackLock(`${stack.dataDir}\0${stack.projectName}`, { command: 'cluster:fix' })
+    try {
+      const r = await runCli('init/cluster-failover', ['--restore-layout'], test.env)
+      expect(r.exitCode).toBe(75)
+      expect(r.stderr).toMatch(/the stack is locked by cluster:fix/)
+    } finally {
+      lock.release()
     }
   }, 60_000)
 })
