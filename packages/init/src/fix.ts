@@ -65,6 +65,8 @@ export async function fixCluster(stack: Stack, runtime: Runtime, { force = false
       'start it (`pnpm run up`) and run `pnpm cluster:fix` again; or `pnpm cluster:fix --force`: its replica is promoted, or without one its slots are covered empty elsewhere',
     )
   }
+  // Masters no replica can replace: with --force, redis-cli covers their slots empty.
+  const orphans = deadMasters.filter((dead) => !heirOf(readings.filter(answered), dead))
   // Topology first (who is master, who knows whom): the slot repairs below need one cluster to talk to.
   const topology = planTopology(stack, runtime, readings, deadMasters, progress)
   const plan = topology.map((s) => s.line)
@@ -75,12 +77,12 @@ export async function fixCluster(stack: Stack, runtime: Runtime, { force = false
     }
   }
   if (dryRun) {
-    plan.push(...(await planSlots(stack, runtime, readings, deadMasters, force, progress)).map((s) => s.line))
+    plan.push(...(await planSlots(stack, runtime, readings, orphans, force, progress)).map((s) => s.line))
   } else {
     topology.forEach((s) => progress(`plan: ${s.line}`))
     await act(topology)
-    if (topology.length > 0) readings = await settleViews(stack)
-    const slots = await planSlots(stack, runtime, readings, silentMasters(readings), force, progress)
+    if (topology.length > 0) readings = await settleViews(stack, orphans)
+    const slots = await planSlots(stack, runtime, readings, orphans, force, progress)
     slots.forEach((s) => progress(`plan: ${s.line}`))
     plan.push(...slots.map((s) => s.line))
     await act(slots)
@@ -128,24 +130,24 @@ function planTopology(stack: Stack, runtime: Runtime, readings: readonly NodeRea
 }
 
 /** Cover slots no node claims, then leave the rest (open slots, keys on several masters, with --force a dead master's slots) to redis-cli. */
-async function planSlots(stack: Stack, runtime: Runtime, readings: readonly NodeReading[], deadMasters: readonly NodeSilence[], force: boolean, progress: (line: string) => void): Promise<Step[]> {
+async function planSlots(stack: Stack, runtime: Runtime, readings: readonly NodeReading[], orphans: readonly NodeSilence[], force: boolean, progress: (line: string) => void): Promise<Step[]> {
   const answers = readings.filter(answered)
-  const heirless = deadMasters.filter((dead) => !heirOf(answers, dead))
   const cover = await planCover(stack, answers, assessHealth(stack, readings).details)
   const steps: Step[] = cover.assign.map((c) => ({ line: `${c.owner.node.name}: claim slot(s) ${c.ranges} (${c.why})`, act: () => coverSlots(stack, c) }))
-  const left = [cover.leftToRedisCli, ...heirless.map((d) => `the slots of ${d.node.name}, covered empty elsewhere (its keys are lost)`)].filter(Boolean).join(', ')
+  const left = [cover.leftToRedisCli, ...orphans.map((d) => `the slots of ${d.node.name}, covered empty elsewhere (its keys are lost)`)].filter(Boolean).join(', ')
   if (left) steps.push({ line: `redis-cli --cluster fix: ${left} (moves keys with MIGRATE, never overwrites)`, act: () => redisCliFix(stack, runtime, answers, force, progress) })
   return steps
 }
 
-/** After topology changes: until every answering node knows the others and no slot is claimed twice (bounded), then fresh readings. */
-async function settleViews(stack: Stack): Promise<NodeReading[]> {
+/** After topology changes: until every answering node knows the others, no slot is claimed twice and no promoted heir's old master is still seen owning slots (bounded); then fresh readings. */
+async function settleViews(stack: Stack, orphans: readonly NodeSilence[]): Promise<NodeReading[]> {
   let readings: NodeReading[] = []
   await waitFor(
     async () => {
       readings = await readNodes(stack)
       const open = assessHealth(stack, readings).details.filter((d) => d.kind === 'claimed-twice' || d.kind === 'formation' || d.kind === 'replica-link')
-      return open.length === 0 || summarize(open.map((d) => d.text))
+      const replaced = silentMasters(readings).filter((dead) => !orphans.some((o) => o.node === dead.node))
+      return (open.length === 0 && replaced.length === 0) || summarize([...open.map((d) => d.text), ...replaced.map((d) => `${d.node.name} still seen owning slots`)])
     },
     { timeoutMs: Math.min(stack.timeoutMs, 20_000), what: 'the nodes to agree who is who', hint: 'run `pnpm cluster:check`' },
   ).catch((error) => {
