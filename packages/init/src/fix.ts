@@ -48,12 +48,12 @@ export interface FixResult {
  * anywhere to the master the other nodes still name as owner (never a
  * random one); what is left (open MIGRATING/IMPORTING slots, keys on several
  * masters) goes to `redis-cli --cluster fix`, which moves keys with MIGRATE
- * and stops at a key that exists on both sides (BUSYKEY) instead of
- * overwriting it: its case analysis (migrating without importing, importing
- * without an owner...) is the standard tool's, not copied here. Then it waits
- * for health and checks again. Refuses (TemporaryError, 75) while a master
- * owning slots does not answer, unless `force`: covering its slots elsewhere
- * would lose its keys.
+ * and, at a key that exists on both sides (BUSYKEY), replaces it only when
+ * both values are equal: its case analysis (migrating without importing,
+ * importing without an owner...) is the standard tool's, not copied here.
+ * Then it waits for health and checks again. Refuses (TemporaryError, 75)
+ * while a master owning slots does not answer, unless `force`: covering its
+ * slots elsewhere would lose its keys.
  */
 export async function fixCluster(stack: Stack, runtime: Runtime, { force = false, dryRun = false, progress = () => {} }: FixOptions = {}): Promise<FixResult> {
   let readings = await readNodes(stack)
@@ -135,7 +135,7 @@ async function planSlots(stack: Stack, runtime: Runtime, readings: readonly Node
   const cover = await planCover(stack, answers, assessHealth(stack, readings).details)
   const steps: Step[] = cover.assign.map((c) => ({ line: `${c.owner.node.name}: claim slot(s) ${c.ranges} (${c.why})`, act: () => coverSlots(stack, c) }))
   const left = [cover.leftToRedisCli, ...orphans.map((d) => `the slots of ${d.node.name}, covered empty elsewhere (its keys are lost)`)].filter(Boolean).join(', ')
-  if (left) steps.push({ line: `redis-cli --cluster fix: ${left} (moves keys with MIGRATE, never overwrites)`, act: () => redisCliFix(stack, runtime, answers, force, progress) })
+  if (left) steps.push({ line: `redis-cli --cluster fix: ${left} (moves keys with MIGRATE, never overwrites a different value)`, act: () => redisCliFix(stack, runtime, answers, force, progress) })
   return steps
 }
 

@@ -57,6 +57,7 @@ describe('failoverNode() and restoreLayout()', () => {
     try {
       await expect(restoreLayout(stack)).rejects.toThrow(TemporaryError)
       await expect(failoverNode(stack, 'redis-node-2')).rejects.toThrow(/redis-node-2 .*did not answer/)
+      await expect(failoverNode(stack, 'redis-node-5')).rejects.toThrow(/redis-node-2 .*did not answer.*: a planned failover needs the master to answer/)
     } finally {
       process.kill(pid, 'SIGCONT')
     }
