@@ -54,7 +54,7 @@ export async function readNodes(stack: Stack, clients?: readonly NodeClient[]): 
 }
 
 /** What kind of problem, so `cluster:check` names its fix and `cluster:fix` knows what to act on. */
-export type ProblemKind = 'unreachable' | 'open-slot' | 'uncovered' | 'claimed-twice' | 'replica-link' | 'no-replica' | 'failing' | 'views' | 'catching-up' | 'persistence' | 'formation'
+export type ProblemKind = 'unreachable' | 'open-slot' | 'uncovered' | 'claimed-twice' | 'replica-link' | 'no-replica' | 'failing' | 'views' | 'unmet' | 'catching-up' | 'persistence' | 'formation' | 'foreign'
 
 export interface Problem {
   readonly kind: ProblemKind
@@ -78,9 +78,11 @@ export const FIXES: Readonly<Record<ProblemKind, string>> = {
   'no-replica': 'pnpm run up (start its replica), then pnpm cluster:fix',
   failing: 'pnpm run up (start the failing node), then pnpm cluster:check',
   views: 'pnpm cluster:fix (gossip may also settle it within seconds: pnpm cluster:check)',
+  unmet: 'pnpm cluster:fix (meets the nodes again)',
   'catching-up': 'wait, then pnpm cluster:check',
   persistence: 'free disk space or fix the data dir permissions (see pnpm logs)',
-  formation: 'pnpm run up',
+  formation: 'pnpm run up (finishes an interrupted creation)',
+  foreign: 'forget it on every node (pnpm cli -- -p PORT cluster forget ID), or add it to the stack',
 }
 
 export interface HealthReport {
@@ -129,7 +131,7 @@ export function assessHealth(stack: Stack, readings: readonly NodeReading[]): He
     for (const entry of answer.entries) {
       const self = selves.get(entry.id)
       if (entry.unhealthy) say('failing', `sees ${nameOf(entry)} as ${entry.flags.filter((f) => f !== 'myself').join(',')}`)
-      else if (!self && !silentPorts.has(entry.port)) say('formation', `knows ${nameOf(entry)}, which is not a node of this stack`)
+      else if (!self && !silentPorts.has(entry.port)) say('foreign', `knows ${nameOf(entry)}, which is not a node of this stack`)
       else if (self && (entry.role !== self.role || entry.masterId !== self.masterId)) say('views', `still sees ${nameOf(entry)} as ${entry.role}`)
       else if (self && formatRanges(entry.slots) !== formatRanges(self.slots)) say('views', `has a stale slot map for ${nameOf(entry)}`)
       else if (self && entry.configEpoch !== self.configEpoch) say('views', `sees ${nameOf(entry)} at config epoch ${entry.configEpoch}, it says ${self.configEpoch}`)
@@ -153,7 +155,7 @@ function nodeProblems(stack: Stack, { info }: NodeAnswer): [ProblemKind, string]
   if (info.loading === '1') problems.push(['catching-up', 'is loading its dataset'])
   if (info.cluster_state !== 'ok') problems.push(['views', `cluster_state:${info.cluster_state}`])
   if (Number(info.cluster_slots_ok) !== SLOT_COUNT) problems.push(['views', `cluster_slots_ok:${info.cluster_slots_ok}/${SLOT_COUNT}`])
-  if (Number(info.cluster_known_nodes) < stack.nodes.length) problems.push(['formation', `knows ${info.cluster_known_nodes} of ${stack.nodes.length} nodes`])
+  if (Number(info.cluster_known_nodes) < stack.nodes.length) problems.push(['unmet', `knows ${info.cluster_known_nodes} of ${stack.nodes.length} nodes`])
   if (info.role === 'slave') {
     if (info.master_link_status !== 'up') problems.push(['replica-link', `master_link_status:${info.master_link_status}`])
     else if (info.master_sync_in_progress !== '0') problems.push(['catching-up', 'initial sync in progress'])

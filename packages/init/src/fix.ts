@@ -145,7 +145,7 @@ async function settleViews(stack: Stack, orphans: readonly NodeSilence[]): Promi
   await waitFor(
     async () => {
       readings = await readNodes(stack)
-      const open = assessHealth(stack, readings).details.filter((d) => d.kind === 'claimed-twice' || d.kind === 'formation' || d.kind === 'replica-link')
+      const open = assessHealth(stack, readings).details.filter((d) => d.kind === 'claimed-twice' || d.kind === 'unmet' || d.kind === 'replica-link')
       const replaced = silentMasters(readings).filter((dead) => !orphans.some((o) => o.node === dead.node))
       return (open.length === 0 && replaced.length === 0) || summarize([...open.map((d) => d.text), ...replaced.map((d) => `${d.node.name} still seen owning slots`)])
     },
