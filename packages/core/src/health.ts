@@ -69,7 +69,7 @@ export interface Problem {
 }
 
 /** The command that fixes each kind of problem. */
-export const FIXES: Readonly<Record<ProblemKind, string>> = {
+const FIXES: Readonly<Record<ProblemKind, string>> = {
   unreachable: 'pnpm run up (starts a stopped node; resume a paused one: kill -CONT / docker unpause)',
   'open-slot': 'pnpm cluster:fix',
   uncovered: 'pnpm cluster:fix',
@@ -157,8 +157,9 @@ function nodeProblems(stack: Stack, { info }: NodeAnswer): [ProblemKind, string]
   if (Number(info.cluster_slots_ok) !== SLOT_COUNT) problems.push(['views', `cluster_slots_ok:${info.cluster_slots_ok}/${SLOT_COUNT}`])
   if (Number(info.cluster_known_nodes) < stack.nodes.length) problems.push(['unmet', `knows ${info.cluster_known_nodes} of ${stack.nodes.length} nodes`])
   if (info.role === 'slave') {
-    if (info.master_link_status !== 'up') problems.push(['replica-link', `master_link_status:${info.master_link_status}`])
-    else if (info.master_sync_in_progress !== '0') problems.push(['catching-up', 'initial sync in progress'])
+    // The link reads down during a full sync too: that one only needs time (restarting it would start the sync over).
+    if (info.master_sync_in_progress === '1') problems.push(['catching-up', 'initial sync in progress'])
+    else if (info.master_link_status !== 'up') problems.push(['replica-link', `master_link_status:${info.master_link_status}`])
   }
   for (const field of ['rdb_last_bgsave_status', 'aof_last_write_status', 'aof_last_bgrewrite_status']) {
     if (info[field] !== undefined && info[field] !== 'ok') problems.push(['persistence', `cannot persist: ${field}:${info[field]} (disk full or data dir not writable? see its log)`])

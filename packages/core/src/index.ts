@@ -12,6 +12,6 @@ export { takeStackLock, type StackLock, type LockHolder, type TakeStackLockOptio
 export { runScript, describeError, type FlagSpec, type RunScriptOptions, type ScriptContext, type FlagValues } from './run-script.ts'
 export { renderTable, formatBytes } from './render.ts'
 export { loadZx, runShell } from './zx.ts'
-export { readNodes, assessHealth, waitForHealthy, summarize, describeDrift, layoutSwaps, answered, type LayoutPair, REPLICA_MAX_BEHIND_BYTES, FIXES, type Problem, type ProblemKind, type NodeReading, type NodeAnswer, type NodeSilence, type HealthReport } from './health.ts'
+export { readNodes, assessHealth, waitForHealthy, summarize, describeDrift, layoutSwaps, answered, type LayoutPair, REPLICA_MAX_BEHIND_BYTES, type Problem, type ProblemKind, type NodeReading, type NodeAnswer, type NodeSilence, type HealthReport } from './health.ts'
 export { runRedisCli } from './redis-cli.ts'
 export { describeFsError, type DescribeFsErrorOptions } from './fs-errors.ts'

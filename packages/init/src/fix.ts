@@ -8,6 +8,7 @@ import {
   type NodeAnswer,
   type NodeReading,
   type NodeSilence,
+  type Problem,
   type Stack,
   type StackNode,
   readNodes,
@@ -105,11 +106,12 @@ function planTopology(stack: Stack, runtime: Runtime, readings: readonly NodeRea
     const heir = heirOf(answers, dead)
     if (heir) steps.push({ line: `${heir.node.name}: take over from ${dead.node.name}, which does not answer (CLUSTER FAILOVER FORCE)`, act: () => promote(stack, heir, dead.node, 'force', progress) })
   }
-  for (const replica of brokenReplicas(readings)) {
+  const problems = assessHealth(stack, readings).details
+  for (const replica of brokenReplicas(readings, problems)) {
     steps.push({ line: `${replica.node.name}: re-attach to its master (masterauth from the stack, CLUSTER REPLICATE)`, act: () => reattach(stack, replica) })
   }
   const conflicted = new Set<string>()
-  for (const claim of planClaims(answers, assessHealth(stack, readings).details)) {
+  for (const claim of planClaims(answers, problems)) {
     steps.push({
       line: `${claim.loser.node.name}: give slot(s) ${claim.ranges} to ${claim.winner.node.name} (newer claim), moving its keys there first (MIGRATE)`,
       act: async () => {
@@ -167,10 +169,11 @@ function silentMasters(readings: readonly NodeReading[]): NodeSilence[] {
   return readings.filter((r): r is NodeSilence => !answered(r) && views.some((e) => e.port === r.node.port && e.role === 'master' && e.slots.length > 0))
 }
 
-/** Replicas whose master link is down while that master answers (a dead master is step 1's business). */
-function brokenReplicas(readings: readonly NodeReading[]): NodeAnswer[] {
+/** Replicas health calls link-broken (a sync in progress is not) whose master answers (a dead master is --force's business). */
+function brokenReplicas(readings: readonly NodeReading[], problems: readonly Problem[]): NodeAnswer[] {
   const answers = readings.filter(answered)
-  return answers.filter((a) => a.myself.role === 'replica' && a.info.master_link_status !== 'up' && answers.some((m) => m.id === a.myself.masterId))
+  const broken = new Set(problems.filter((p) => p.kind === 'replica-link').map((p) => p.node))
+  return answers.filter((a) => broken.has(a.node.name) && answers.some((m) => m.id === a.myself.masterId))
 }
 
 async function reattach(stack: Stack, replica: NodeAnswer): Promise<void> {
