@@ -5,7 +5,7 @@ import { failoverNode, renderFailover, restoreLayout } from '../src/index.ts'
 await runScript({
   name: 'cluster:failover',
   description:
-    'planned failover: <node> names a master (its replica takes over) or a replica (it takes over from its master), by name, index, port or id; CLUSTER FAILOVER on the replica, then waits until the roles swapped and the cluster is healthy. --restore-layout puts the masters back on the spec nodes instead. Exit 75 when a node it needs does not answer',
+    'planned failover: <node> names a master (its replica takes over) or a replica (it takes over from its master), by name, index, port or id; CLUSTER FAILOVER on the replica, then waits until the roles swapped and the cluster is healthy. --restore-layout puts the masters back on the spec nodes instead (exit 1 when drift remains that no failover undoes). Exit 75 when a node it needs does not answer',
   positionals: '<node> | --restore-layout',
   flags: {
     'restore-layout': { type: 'boolean', description: "put masters back on the spec's nodes (CLUSTER FAILOVER on each spec master that is now a replica)" },
@@ -23,4 +23,5 @@ await runScript({
     return failoverNode(stack, positionals[0]!, { mode: args.takeover ? 'takeover' : args.force ? 'force' : 'default', progress })
   },
   render: renderFailover,
+  exitCode: (result) => ('remaining' in result && result.remaining.length > 0 ? 1 : 0),
 })

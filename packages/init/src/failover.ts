@@ -11,6 +11,7 @@ import {
   CheckFailedError,
   TemporaryError,
   UsageError,
+  type HealthReport,
   type NodeAnswer,
   type NodeReading,
   type NodeSilence,
@@ -71,11 +72,11 @@ export async function failoverNode(stack: Stack, ref: string, { mode = 'default'
  * paused node is its typed error at once, not a wait) and the cluster must be
  * healthy first: a spec master still syncing cannot take over.
  */
-export async function restoreLayout(stack: Stack, { progress = () => {} }: { progress?: (line: string) => void } = {}): Promise<{ swapped: string[]; elapsedMs: number }> {
+export async function restoreLayout(stack: Stack, { progress = () => {} }: { progress?: (line: string) => void } = {}): Promise<RestoreLayoutResult> {
   const started = performance.now()
   const silent = (await readNodes(stack)).find((r): r is NodeSilence => !answered(r))
   if (silent) throw silent.error
-  await waitHealthy(stack)
+  let { drift } = await waitHealthy(stack)
   const readings = await readNodes(stack)
   const swapped: string[] = []
   for (const { master, replica, range } of layoutSwaps(stack, readings.filter(answered))) {
@@ -83,8 +84,16 @@ export async function restoreLayout(stack: Stack, { progress = () => {} }: { pro
     await promote(stack, master, replica.node, 'default', progress)
     swapped.push(master.node.name)
   }
-  if (swapped.length > 0) await waitHealthy(stack)
-  return { swapped, elapsedMs: Math.round(performance.now() - started) }
+  if (swapped.length > 0) ({ drift } = await waitHealthy(stack))
+  return { swapped, remaining: drift, elapsedMs: Math.round(performance.now() - started) }
+}
+
+export interface RestoreLayoutResult {
+  /** The spec masters that took their range back. */
+  readonly swapped: string[]
+  /** Drift no failover can undo (a replica on another master, slots moved by a reshard): said, not touched. */
+  readonly remaining: readonly string[]
+  readonly elapsedMs: number
 }
 
 /** A node by name or index (findNode), port, or node id (or a prefix of 8+ characters). */
@@ -142,10 +151,10 @@ export async function promote(stack: Stack, replica: NodeAnswer, master: StackNo
   }
 }
 
-async function waitHealthy(stack: Stack): Promise<void> {
+async function waitHealthy(stack: Stack): Promise<HealthReport> {
   const clients = await connectAll(stack)
   try {
-    await waitForHealthy(stack, clients)
+    return await waitForHealthy(stack, clients)
   } finally {
     for (const client of clients) client.disconnect()
   }

@@ -1,7 +1,7 @@
 export { createCluster, type CreateClusterResult } from './create.ts'
 export { formCluster, type FormClusterResult } from './up.ts'
 export { readdressNodes } from './readdress.ts'
-export { failoverNode, restoreLayout, resolveNode, type FailoverMode, type FailoverOptions, type FailoverResult } from './failover.ts'
+export { failoverNode, restoreLayout, resolveNode, type FailoverMode, type FailoverOptions, type FailoverResult, type RestoreLayoutResult } from './failover.ts'
 export { renderFailover } from './render-failover.ts'
 export { checkCluster, type CheckResult } from './check.ts'
 export { renderCheck } from './render-check.ts'

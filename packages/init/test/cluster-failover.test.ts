@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { assessHealth, readNodes, takeStackLock, TemporaryError, UsageError, type Stack } from '@redis-cluster/core'
+import { assessHealth, connectAll, parseClusterNodes, readNodes, takeStackLock, TemporaryError, UsageError, type Stack } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
 import { createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
-import { failoverNode, formCluster, restoreLayout } from '../src/index.ts'
+import { failoverNode, formCluster, renderFailover, restoreLayout } from '../src/index.ts'
 
 /** node name → role and the name of its master, read from the nodes themselves. */
 async function roles(stack: Stack) {
@@ -46,6 +46,28 @@ describe('failoverNode() and restoreLayout()', () => {
     expect(await restoreLayout(stack)).toMatchObject({ swapped: ['redis-node-1'] })
   }, 120_000)
 
+  it('restoreLayout says which drift no failover undoes (a slot moved to another pair)', async () => {
+    const clients = await connectAll(stack)
+    try {
+      const ids = await Promise.all(clients.map(async (c) => parseClusterNodes((await c.cluster('NODES')) as string).find((e) => e.myself)!.id))
+      const moveSlot0 = async (to: number) => {
+        for (const c of clients.slice(0, 3)) await c.cluster('SETSLOT', 0, 'NODE', ids[to]!)
+        await clients[to]!.cluster('BUMPEPOCH')
+      }
+      await moveSlot0(1) // slot 0 holds no key here
+      try {
+        const result = await restoreLayout(stack)
+        expect(result).toMatchObject({ swapped: [], remaining: ["redis-node-0/redis-node-3 do not hold 0-5460 as the spec's master/replica pair", "redis-node-1/redis-node-4 do not hold 5461-10922 as the spec's master/replica pair"] })
+        expect(renderFailover(result)).toMatch(/^no pair to swap back\nstill differs from the spec \(no failover undoes it\): redis-node-0\/redis-node-3/)
+      } finally {
+        await moveSlot0(0)
+      }
+      await expect.poll(async () => assessHealth(stack, await readNodes(stack)).drift, { timeout: 30_000 }).toEqual([])
+    } finally {
+      clients.forEach((c) => c.disconnect())
+    }
+  }, 90_000)
+
   it('refuses an unknown node', async () => {
     await expect(failoverNode(stack, 'redis-node-9')).rejects.toThrow(UsageError)
     await expect(failoverNode(stack, 'redis-node-9')).rejects.toThrow(/unknown node 'redis-node-9'/)
@@ -61,7 +83,10 @@ describe('failoverNode() and restoreLayout()', () => {
     } finally {
       process.kill(pid, 'SIGCONT')
     }
-  }, 60_000)
+    // Paused past the node timeout, redis-node-2 may have lost its range to redis-node-5: restoreLayout takes it back (what a chaos drill does after).
+    await restoreLayout(stack)
+    expect(assessHealth(stack, await readNodes(stack))).toMatchObject({ healthy: true, drift: [] })
+  }, 90_000)
 
   it('pnpm cluster:failover: --json result and time taken; --restore-layout swaps back; status names the command meanwhile', async () => {
     const result = await runCli('init/cluster-failover', ['redis-node-1', '--json'], test.env)
