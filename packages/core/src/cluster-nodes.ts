@@ -1,5 +1,11 @@
 import type { SlotRange } from './layout.ts'
 
+export interface OpenSlot {
+  readonly slot: number
+  /** The other side: the target of a migration, the source of an import. */
+  readonly nodeId: string
+}
+
 export interface ClusterNodeEntry {
   readonly id: string
   readonly host: string
@@ -11,6 +17,9 @@ export interface ClusterNodeEntry {
   readonly configEpoch: number
   readonly linkState: 'connected' | 'disconnected'
   readonly slots: readonly SlotRange[]
+  /** Open slots, shown on `myself` only: `[slot->-id]` being migrated to node id, `[slot-<-id]` being imported from it. */
+  readonly migrating: readonly OpenSlot[]
+  readonly importing: readonly OpenSlot[]
   readonly myself: boolean
   readonly role: 'master' | 'replica'
   /** `fail`, `fail?`, `noaddr` or `handshake` seen in the flags. */
@@ -37,6 +46,8 @@ export function parseClusterNodes(text: string): ClusterNodeEntry[] {
         configEpoch: Number(epoch),
         linkState: link === 'connected' ? 'connected' : 'disconnected',
         slots: slotFields.filter((s) => !s.startsWith('[')).map(parseSlotField),
+        migrating: openSlots(slotFields, '->-'),
+        importing: openSlots(slotFields, '-<-'),
         myself: flags.includes('myself'),
         role: flags.includes('slave') ? 'replica' : 'master',
         unhealthy: flags.some((f) => ['fail', 'fail?', 'noaddr', 'handshake'].includes(f)),
@@ -47,4 +58,11 @@ export function parseClusterNodes(text: string): ClusterNodeEntry[] {
 function parseSlotField(field: string): SlotRange {
   const [start, end = start] = field.split('-')
   return { start: Number(start), end: Number(end) }
+}
+
+function openSlots(fields: readonly string[], arrow: string): OpenSlot[] {
+  return fields.filter((f) => f.startsWith('[') && f.includes(arrow)).map((f) => {
+    const [slot = '', nodeId = ''] = f.slice(1, -1).split(arrow)
+    return { slot: Number(slot), nodeId }
+  })
 }

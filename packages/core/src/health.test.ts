@@ -56,7 +56,7 @@ function readings(shape: Shape = spec, info: (i: number) => Partial<Record<strin
 
 describe('assessHealth()', () => {
   it('works: the spec layout, replicas online and caught up, is healthy with no drift', () => {
-    expect(assessHealth(stack, readings())).toEqual({ healthy: true, problems: [], drift: [], restore: [] })
+    expect(assessHealth(stack, readings())).toEqual({ healthy: true, problems: [], details: [], drift: [], restore: [] })
   })
 
   it('calls a failed-over pair healthy, and says how to restore the layout', () => {
@@ -64,8 +64,8 @@ describe('assessHealth()', () => {
     const report = assessHealth(stack, readings(swapped))
     expect(report.healthy).toBe(true)
     expect(report.drift).toEqual(['redis-node-3 is master of 0-5460 in place of redis-node-0'])
-    expect(report.restore).toEqual(['pnpm cli -- -h 127.0.0.1 -p 7000 cluster failover'])
-    expect(describeDrift(report)).toMatch(/^layout differs from the spec: .*restore with: pnpm cli/)
+    expect(report.restore).toEqual(['pnpm cluster:failover --restore-layout'])
+    expect(describeDrift(report)).toMatch(/^layout differs from the spec: .*restore with: pnpm cluster:failover --restore-layout$/)
   })
 
   it('is not healthy when creation stopped before the replicas were attached', () => {
@@ -110,6 +110,33 @@ describe('assessHealth()', () => {
     flagged[1] = { ...flagged[1]!, entries }
     expect(assessHealth(stack, all).problems).toEqual(['redis-node-5: has a stale slot map for redis-node-1'])
     expect(assessHealth(stack, flagged).problems).toEqual(['redis-node-1: sees redis-node-2 as master,fail?'])
+  })
+
+  it('reports open slots, slots claimed by two nodes or by none, and config epochs that disagree, each with its fix', () => {
+    const open = readings()
+    const text = (me: number, extra: string) => open[me]!.entries.map((e) => [e.id, `${e.host}:${e.port}@${e.busPort}`, `${e.myself ? 'myself,' : ''}${e.role === 'master' ? 'master' : 'slave'}`, e.masterId ?? '-', '0', '0', `${e.configEpoch}`, 'connected', formatRanges(e.slots).replaceAll(',', ' '), e.myself ? extra : ''].join(' ').trim()).join('\n')
+    const withNodes = (me: number, nodesText: string) => {
+      const entries = parseClusterNodes(nodesText)
+      return { ...open[me]!, entries, myself: entries.find((e) => e.myself)! }
+    }
+    open[0] = withNodes(0, text(0, `[42->-${id(1)}]`))
+    open[1] = withNodes(1, text(1, `[42-<-${id(0)}]`))
+    const report = assessHealth(stack, open)
+    expect(report.details).toEqual([
+      { kind: 'open-slot', node: 'redis-node-0', text: 'redis-node-0: slot 42 is migrating to redis-node-1 (an interrupted reshard?)', fix: 'pnpm cluster:fix', slots: [42] },
+      { kind: 'open-slot', node: 'redis-node-1', text: 'redis-node-1: slot 42 is importing from redis-node-0 (an interrupted reshard?)', fix: 'pnpm cluster:fix', slots: [42] },
+    ])
+
+    const twice = readings({ masterOf: spec.masterOf, slots: [spec.slots[0]!, `0-9 ${spec.slots[1]!}`, spec.slots[2]!, '', '', ''] })
+    expect(assessHealth(stack, twice).details.filter((d) => d.kind === 'claimed-twice')).toEqual([
+      { kind: 'claimed-twice', node: 'redis-node-0', text: 'redis-node-0: slot(s) 0-9 claimed by both redis-node-0 and redis-node-1', fix: 'pnpm cluster:fix', slots: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] },
+    ])
+    const none = readings({ masterOf: spec.masterOf, slots: ['0-99 200-5460', spec.slots[1]!, spec.slots[2]!, '', '', ''] })
+    expect(assessHealth(stack, none).problems).toContain('cluster: 100 slot(s) claimed by no node: 100-199')
+
+    const epochs = readings()
+    epochs[2] = withNodes(2, epochs[2]!.entries.map((e) => [e.id, `${e.host}:${e.port}@${e.busPort}`, `${e.myself ? 'myself,' : ''}${e.role === 'master' ? 'master' : 'slave'}`, e.masterId ?? '-', '0', '0', e.id === id(0) ? '9' : `${e.configEpoch}`, 'connected', formatRanges(e.slots)].join(' ').trim()).join('\n'))
+    expect(assessHealth(stack, epochs).details).toEqual([{ kind: 'views', node: 'redis-node-2', text: 'redis-node-2: sees redis-node-0 at config epoch 9, it says 1', fix: expect.stringMatching(/^pnpm cluster:fix/) }])
   })
 })
 

@@ -5,6 +5,8 @@ import { connectNode, parseInfo, type NodeClient } from './redis.ts'
 import { describeRedisError } from './redis-errors.ts'
 import type { Stack, StackNode } from './stack.ts'
 import { waitFor } from './wait.ts'
+import { slotFindings } from './_slot-claims.ts'
+import { layoutDrift } from './layout-drift.ts'
 
 /** What one node said about itself and the cluster, or why it said nothing. */
 export type NodeReading = NodeAnswer | NodeSilence
@@ -56,14 +58,48 @@ export async function readNodes(stack: Stack, clients?: readonly NodeClient[]): 
   )
 }
 
+/** What kind of problem, so `cluster:check` names its fix and `cluster:fix` knows what to act on. */
+export type ProblemKind = 'unreachable' | 'open-slot' | 'uncovered' | 'claimed-twice' | 'replica-link' | 'no-replica' | 'failing' | 'views' | 'unmet' | 'catching-up' | 'persistence' | 'formation' | 'foreign'
+
+export interface Problem {
+  readonly kind: ProblemKind
+  /** The stack node it is about (`cluster` for uncovered slots). */
+  readonly node: string
+  /** The line naming the node, as in `problems`. */
+  readonly text: string
+  /** The command that fixes it. */
+  readonly fix: string
+  /** The slots concerned (open, uncovered, claimed twice). */
+  readonly slots?: readonly number[]
+}
+
+/** The command that fixes each kind of problem. */
+const FIXES: Readonly<Record<ProblemKind, string>> = {
+  unreachable: 'pnpm run up (starts a stopped node; resume a paused one: kill -CONT / docker unpause)',
+  'open-slot': 'pnpm cluster:fix',
+  uncovered: 'pnpm cluster:fix',
+  'claimed-twice': 'pnpm cluster:fix',
+  'replica-link': 'pnpm cluster:fix',
+  'no-replica': 'pnpm run up (start its replica), then pnpm cluster:fix',
+  failing: 'pnpm run up (start the failing node), then pnpm cluster:check',
+  views: 'pnpm cluster:fix (gossip may also settle it within seconds: pnpm cluster:check)',
+  unmet: 'pnpm cluster:fix (meets the nodes again)',
+  'catching-up': 'wait, then pnpm cluster:check',
+  persistence: 'free disk space or fix the data dir permissions (see pnpm logs)',
+  formation: 'pnpm run up (finishes an interrupted creation)',
+  foreign: 'forget it on every node (pnpm cli -- -p PORT cluster forget ID), or add it to the stack',
+}
+
 export interface HealthReport {
   /** The one definition of healthy, used by `up`, `status` and every later command. */
   readonly healthy: boolean
   /** One line per problem, naming the node: "redis-node-4: master_link_status:down". */
   readonly problems: readonly string[]
+  /** The same problems with their kind and fix. */
+  readonly details: readonly Problem[]
   /** How the current layout differs from the spec's (healthy after a failover, but said); empty when it matches. */
   readonly drift: readonly string[]
-  /** Commands that put the spec's layout back, one per swapped pair. */
+  /** The command that puts the spec's layout back, when a failover swapped a pair. */
   readonly restore: readonly string[]
 }
 
@@ -72,60 +108,66 @@ export const REPLICA_MAX_BEHIND_BYTES = 1024 * 1024
 
 /**
  * Healthy means: every node answers; each sees cluster_state:ok, all 16384
- * slots ok and every node; every node is a master owning slots or a replica
- * of one (an interrupted creation leaves slotless masters); every master
- * owning slots has a replica online and caught up, and every replica's link
- * is up with no sync running; every node's view of every other node (role,
- * master, slots, no fail/handshake) agrees with that node's view of itself;
- * no node failed its last RDB save, AOF write or AOF rewrite (then it refuses
- * writes with MISCONF, or will lose them). Which node is master of which
- * pair does not matter here: a failover leaves a healthy cluster, and the
- * drift from the spec's layout is reported apart.
+ * slots ok and every node; each slot is claimed by exactly one node and none
+ * is open (migrating/importing); every node is a master owning slots or a
+ * replica of one (an interrupted creation leaves slotless masters); every
+ * master owning slots has a replica online and caught up, and every
+ * replica's link is up with no sync running; every node's view of every
+ * other node (role, master, slots, config epoch, no fail/pfail/noaddr/
+ * handshake) agrees with that node's view of itself; no node failed its last
+ * RDB save, AOF write or AOF rewrite (then it refuses writes with MISCONF,
+ * or will lose them). Which node is master of which pair does not matter
+ * here: a failover leaves a healthy cluster, and the drift from the spec's
+ * layout is reported apart.
  */
 export function assessHealth(stack: Stack, readings: readonly NodeReading[]): HealthReport {
   const answers = readings.filter(answered)
   const silent = readings.filter((r): r is NodeSilence => !answered(r))
-  const problems = silent.map((r) => r.error.message)
+  const details: Problem[] = silent.map((r) => ({ kind: 'unreachable', node: r.node.name, text: r.error.message, fix: FIXES.unreachable }))
+  const add = (kind: ProblemKind, node: string, what: string, slots?: readonly number[]) => details.push({ kind, node, text: `${node}: ${what}`, fix: FIXES[kind], ...(slots ? { slots } : {}) })
   // A silent node's id is unknown; others still list it, by the address it had.
   const silentPorts = new Set(silent.map((r) => r.node.port))
   const selves = new Map(answers.map((a) => [a.id, a.myself]))
   const names = new Map(answers.map((a) => [a.id, a.node.name]))
   const nameOf = (entry: ClusterNodeEntry) => names.get(entry.id) ?? `${entry.host}:${entry.port}`
   for (const answer of answers) {
-    const say = (what: string) => problems.push(`${answer.node.name}: ${what}`)
-    nodeProblems(stack, answer).forEach(say)
+    const say = (kind: ProblemKind, what: string) => add(kind, answer.node.name, what)
+    nodeProblems(stack, answer).forEach(([kind, what]) => say(kind, what))
     for (const entry of answer.entries) {
       const self = selves.get(entry.id)
-      if (entry.unhealthy) say(`sees ${nameOf(entry)} as ${entry.flags.filter((f) => f !== 'myself').join(',')}`)
-      else if (!self && !silentPorts.has(entry.port)) say(`knows ${nameOf(entry)}, which is not a node of this stack`)
-      else if (self && (entry.role !== self.role || entry.masterId !== self.masterId)) say(`still sees ${nameOf(entry)} as ${entry.role}`)
-      else if (self && formatRanges(entry.slots) !== formatRanges(self.slots)) say(`has a stale slot map for ${nameOf(entry)}`)
+      if (entry.unhealthy) say('failing', `sees ${nameOf(entry)} as ${entry.flags.filter((f) => f !== 'myself').join(',')}`)
+      else if (!self && !silentPorts.has(entry.port)) say('foreign', `knows ${nameOf(entry)}, which is not a node of this stack`)
+      else if (self && (entry.role !== self.role || entry.masterId !== self.masterId)) say('views', `still sees ${nameOf(entry)} as ${entry.role}`)
+      else if (self && formatRanges(entry.slots) !== formatRanges(self.slots)) say('views', `has a stale slot map for ${nameOf(entry)}`)
+      else if (self && entry.configEpoch !== self.configEpoch) say('views', `sees ${nameOf(entry)} at config epoch ${entry.configEpoch}, it says ${self.configEpoch}`)
     }
     const { myself } = answer
-    if (myself.role === 'master' && myself.slots.length === 0) say('is a master without slots: it should replicate a master (an interrupted creation? run `pnpm run up`)')
+    if (myself.role === 'master' && myself.slots.length === 0) say('formation', 'is a master without slots: it should replicate a master (an interrupted creation? run `pnpm run up`)')
     if (myself.role === 'master' && myself.slots.length > 0) {
       const online = replicaLinks(answer).filter((r) => r.state === 'online')
-      if (online.length === 0) say(`master of ${formatRanges(myself.slots)} has no replica online: losing it loses those slots`)
+      if (online.length === 0) say('no-replica', `master of ${formatRanges(myself.slots)} has no replica online: losing it loses those slots`)
       const offset = Number(answer.info.master_repl_offset)
-      for (const r of online) if (offset - r.offset > REPLICA_MAX_BEHIND_BYTES) say(`replica ${r.address} is ${offset - r.offset} bytes behind`)
+      for (const r of online) if (offset - r.offset > REPLICA_MAX_BEHIND_BYTES) say('catching-up', `replica ${r.address} is ${offset - r.offset} bytes behind`)
     }
   }
+  for (const f of slotFindings(answers, silentPorts)) add(f.kind, f.node, f.what, f.slots)
   const { drift, restore } = layoutDrift(stack, answers)
-  return { healthy: problems.length === 0, problems, drift, restore }
+  return { healthy: details.length === 0, problems: details.map((d) => d.text), details, drift, restore }
 }
 
-function nodeProblems(stack: Stack, { info }: NodeAnswer): string[] {
-  const problems: string[] = []
-  if (info.loading === '1') problems.push('is loading its dataset')
-  if (info.cluster_state !== 'ok') problems.push(`cluster_state:${info.cluster_state}`)
-  if (Number(info.cluster_slots_ok) !== SLOT_COUNT) problems.push(`cluster_slots_ok:${info.cluster_slots_ok}/${SLOT_COUNT}`)
-  if (Number(info.cluster_known_nodes) < stack.nodes.length) problems.push(`knows ${info.cluster_known_nodes} of ${stack.nodes.length} nodes`)
+function nodeProblems(stack: Stack, { info }: NodeAnswer): [ProblemKind, string][] {
+  const problems: [ProblemKind, string][] = []
+  if (info.loading === '1') problems.push(['catching-up', 'is loading its dataset'])
+  if (info.cluster_state !== 'ok') problems.push(['views', `cluster_state:${info.cluster_state}`])
+  if (Number(info.cluster_slots_ok) !== SLOT_COUNT) problems.push(['views', `cluster_slots_ok:${info.cluster_slots_ok}/${SLOT_COUNT}`])
+  if (Number(info.cluster_known_nodes) < stack.nodes.length) problems.push(['unmet', `knows ${info.cluster_known_nodes} of ${stack.nodes.length} nodes`])
   if (info.role === 'slave') {
-    if (info.master_link_status !== 'up') problems.push(`master_link_status:${info.master_link_status}`)
-    else if (info.master_sync_in_progress !== '0') problems.push('initial sync in progress')
+    // The link reads down during a full sync too: that one only needs time (restarting it would start the sync over).
+    if (info.master_sync_in_progress === '1') problems.push(['catching-up', 'initial sync in progress'])
+    else if (info.master_link_status !== 'up') problems.push(['replica-link', `master_link_status:${info.master_link_status}`])
   }
   for (const field of ['rdb_last_bgsave_status', 'aof_last_write_status', 'aof_last_bgrewrite_status']) {
-    if (info[field] !== undefined && info[field] !== 'ok') problems.push(`cannot persist: ${field}:${info[field]} (disk full or data dir not writable? see its log)`)
+    if (info[field] !== undefined && info[field] !== 'ok') problems.push(['persistence', `cannot persist: ${field}:${info[field]} (disk full or data dir not writable? see its log)`])
   }
   return problems
 }
@@ -146,31 +188,6 @@ export function replicaLinks({ info }: Pick<NodeAnswer, 'info'>): ReplicaLink[] 
     const fields = Object.fromEntries((info[`slave${i}`] ?? '').split(',').map((kv) => kv.split('=')))
     return { ip: fields.ip ?? '', port: Number(fields.port), address: `${fields.ip}:${fields.port}`, state: fields.state ?? 'unknown', offset: Number(fields.offset), lag: Number(fields.lag) }
   })
-}
-
-/**
- * How the layout differs from the spec's (master i owns the i-th range, node
- * i+m replicates it). A pair whose replica took over its master's range is
- * put back by a manual CLUSTER FAILOVER on the spec master (now the replica).
- */
-function layoutDrift(stack: Stack, answers: readonly NodeAnswer[]): { drift: string[]; restore: string[] } {
-  const byIndex = new Map(answers.map((a) => [a.node.index, a]))
-  const drift: string[] = []
-  const restore: string[] = []
-  for (const master of stack.nodes.filter((n) => n.role === 'master')) {
-    const replica = stack.nodes.find((n) => n.masterIndex === master.index)
-    const [m, r] = [byIndex.get(master.index), replica && byIndex.get(replica.index)]
-    if (!m || !r || !master.slots) continue
-    const range = formatRanges([master.slots])
-    if (formatRanges(m.myself.slots) === range && r.myself.masterId === m.id) continue
-    if (formatRanges(r.myself.slots) === range && m.myself.masterId === r.id) {
-      drift.push(`${r.node.name} is master of ${range} in place of ${master.name}`)
-      restore.push(`pnpm cli -- -h ${m.myself.host} -p ${master.port} cluster failover`)
-    } else {
-      drift.push(`${master.name}/${r.node.name} do not hold ${range} as the spec's master/replica pair`)
-    }
-  }
-  return { drift, restore }
 }
 
 /**

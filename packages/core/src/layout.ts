@@ -28,3 +28,14 @@ export function countSlots(ranges: readonly SlotRange[]): number {
 export function formatRanges(ranges: readonly SlotRange[]): string {
   return ranges.map((r) => (r.start === r.end ? `${r.start}` : `${r.start}-${r.end}`)).join(',')
 }
+
+/** Sorted slot numbers as ranges: [1,2,3,7] → 1-3,7. */
+export function toRanges(slots: readonly number[]): SlotRange[] {
+  const ranges: { start: number; end: number }[] = []
+  for (const s of slots) {
+    const last = ranges.at(-1)
+    if (last && last.end === s - 1) last.end = s
+    else ranges.push({ start: s, end: s })
+  }
+  return ranges
+}

@@ -10,5 +10,7 @@ export function renderStatus(status: ClusterStatus): string {
       : [n.node, `${n.port}`, 'down', '-', '-', '-', '-', '-', '-', n.error ?? 'unreachable'],
   )
   const verdict = status.ok ? ['cluster ok'] : [`cluster NOT healthy (${status.problems.length} problem${status.problems.length === 1 ? '' : 's'}):`, ...status.problems.map((p) => `  - ${p}`)]
-  return [renderTable([header, ...rows]), ...verdict, ...(describeDrift(status) ?? [])].join('\n')
+  // A string, not a list: spreading it would print one character per line.
+  const drift = describeDrift(status)
+  return [renderTable([header, ...rows]), ...verdict, ...(drift ? [drift] : [])].join('\n')
 }
