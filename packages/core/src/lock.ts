@@ -25,6 +25,9 @@ export interface TakeStackLockOptions {
   preemptTimeoutMs?: number
 }
 
+/** How long a run keeps trying when the lock's holder does not answer (busy, or just exiting). */
+const UNANSWERED_RETRY_MS = 3000
+
 /**
  * The one lock of a stack, taken by every command that changes it. It is a
  * listening socket in Linux's abstract namespace, not a file: the kernel
@@ -45,7 +48,9 @@ export async function takeStackLock(key: string, options: TakeStackLockOptions):
     if (server) return { release: () => void server.close() }
     const holder = await askHolder(address, options.preempt && !asked ? me : undefined)
     asked ||= Boolean(options.preempt && holder)
-    if (Date.now() >= deadline) {
+    // A holder that did not answer either just exited (the next bind wins) or
+    // is busy on a loaded machine: retry for a while before saying we could not tell who.
+    if (Date.now() >= deadline && (holder || Date.now() >= deadline + UNANSWERED_RETRY_MS)) {
       const who = holder ? `${holder.command} (pid ${holder.pid}, running since ${holder.startedAt})` : 'another run (it did not say who)'
       throw new BusyError(`the stack is locked by ${who}`, options.preempt ? `it did not stop in time: wait, or stop it with \`kill ${holder?.pid ?? 'PID'}\`` : 'wait for it to finish and retry; this run changed nothing')
     }
@@ -76,7 +81,7 @@ function listen(address: string, me: LockHolder, onPreempted?: (by: LockHolder) 
   })
 }
 
-/** Reads who holds the lock (and asks it to stop, when `preemptAs` is given); undefined if it does not answer within 1 s. */
+/** Reads who holds the lock (and asks it to stop, when `preemptAs` is given); undefined if it does not answer within 2 s. */
 function askHolder(address: string, preemptAs?: LockHolder): Promise<LockHolder | undefined> {
   return new Promise((resolve) => {
     const socket = connect({ path: address })
@@ -85,7 +90,7 @@ function askHolder(address: string, preemptAs?: LockHolder): Promise<LockHolder 
       socket.destroy()
       resolve(holder)
     }
-    socket.setTimeout(1000, () => done())
+    socket.setTimeout(2000, () => done())
     socket.on('error', () => done())
     socket.on('connect', () => preemptAs && socket.write(`${JSON.stringify(preemptAs)}\n`))
     socket.on('data', (data) => (text += data.toString()))
