@@ -70,10 +70,18 @@ export interface Scenario {
  */
 const EVERYSEC_WINDOW_MS = 3000
 
+/**
+ * How soon Redis promotes the replica of a dead master: a node pings a peer
+ * only once its last pong is half a node timeout old, so a kill is noticed
+ * 1 to 1.5 node timeouts later; then the FAIL vote and the replica's own
+ * 0.5-1 s election delay (measured: 2.1 s at 1000, 7.7 s at 5000).
+ */
+export const promotionBoundMs = (nodeTimeoutMs: number) => nodeTimeoutMs * 1.5 + 2000
+
 const ms = (value: number | null) => (value === null ? 'never' : `${(value / 1000).toFixed(2)}s`)
 const check = (expectation: string, ok: boolean, observed: string): Expectation => ({ expectation, ok, observed })
 const healthy = (f: DrillFacts) => check('healthy again after the nodes came back', f.healthyAfterMs !== null, `after ${ms(f.healthyAfterMs)}`)
-const writable = (f: DrillFacts) => check("writes to the shard's slots succeed again", f.writableAfterMs !== null, `after ${ms(f.writableAfterMs)}`)
+const writable = (f: DrillFacts) => check('writes to the slots hit succeed again', f.writableAfterMs !== null, `after ${ms(f.writableAfterMs)}`)
 const lostReported = (f: DrillFacts, why: string) => check(`acknowledged writes lost are reported (${why})`, true, `${f.lost} lost`)
 const noLoss = (f: DrillFacts, what = 'no acknowledged write lost') => check(what, f.lost === 0, `${f.lost} lost`)
 const lossWithinFsync = (f: DrillFacts) =>
@@ -86,7 +94,7 @@ const lossWithinFsync = (f: DrillFacts) =>
 export const SCENARIO_LIST: readonly Scenario[] = [
   {
     name: 'kill-master',
-    summary: 'SIGKILL (docker kill) a master: its replica takes over within node timeout + 2 s',
+    summary: 'SIGKILL (docker kill) a master: its replica takes over within 1.5 x node timeout + 2 s',
     async inject(c) {
       await c.faults.apply([c.shard.master], 'kill')
       await c.waitForFailover()
@@ -94,7 +102,7 @@ export const SCENARIO_LIST: readonly Scenario[] = [
       if (!c.waitReplicas) await c.waitWritable()
     },
     expect: (f) => [
-      check('the replica is promoted within node timeout + 2s', f.failoverAfterMs !== null && f.failoverAfterMs <= f.nodeTimeoutMs + 2000, `after ${ms(f.failoverAfterMs)} (node timeout ${ms(f.nodeTimeoutMs)})`),
+      check(`the replica is promoted within 1.5 x node timeout + 2s (${ms(promotionBoundMs(f.nodeTimeoutMs))})`, f.failoverAfterMs !== null && f.failoverAfterMs <= promotionBoundMs(f.nodeTimeoutMs), `after ${ms(f.failoverAfterMs)}`),
       writable(f),
       f.waitReplicas ? noLoss(f, 'no acknowledged write lost (--wait-replicas)') : lostReported(f, 'without --wait-replicas Redis may lose the last writes'),
       healthy(f),

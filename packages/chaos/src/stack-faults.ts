@@ -16,15 +16,15 @@ export interface Shard {
  * faults then reach only what the runtime can name). Returns the readings.
  */
 export async function assertDrillable(stack: Stack, runtime: Runtime, { destructive }: { destructive: boolean }): Promise<NodeAnswer[]> {
-  const states = await runtime.ps(stack)
-  const foreign = states.filter((s) => s.state !== 'running').map((s) => s.node)
+  const [states, readings] = await Promise.all([runtime.ps(stack), readNodes(stack)])
+  // A node that answers while the runtime has no process or container of it runs under someone else's control.
+  const foreign = stack.nodes.filter((_, i) => states[i]?.state !== 'running' && answered(readings[i]!)).map((n) => n.name)
   if (foreign.length > 0 && !destructive) {
     throw new ConfigError(
-      `${foreign.join(', ')} ${foreign.length === 1 ? 'is' : 'are'} not running as nodes this toolkit started (${runtime.name} runtime): a drill kills and pauses nodes`,
+      `${foreign.join(', ')} ${foreign.length === 1 ? 'answers but is' : 'answer but are'} not ${foreign.length === 1 ? 'a node' : 'nodes'} this toolkit started (${runtime.name} runtime): a drill kills and pauses nodes`,
       'start the stack with `pnpm run up`; to drill a cluster started elsewhere anyway, pass --i-know-this-is-destructive',
     )
   }
-  const readings = await readNodes(stack)
   const report = assessHealth(stack, readings)
   if (!report.healthy) {
     throw new TemporaryError(`the cluster is not healthy, so a drill would measure an old fault: ${summarize(report.problems)}`, 'wait for it or repair it (`pnpm status` shows what is wrong), then run the drill again')
@@ -58,9 +58,15 @@ export class FaultLog {
 
   async apply(nodes: readonly StackNode[], fault: NodeFault): Promise<void> {
     // Recorded first: a fault interrupted half-way is undone too (undoing is idempotent).
-    if (fault === 'pause') nodes.forEach((n) => this.paused.add(n))
-    if (fault === 'kill') nodes.forEach((n) => this.down.add(n))
-    await this.runtime.fault(this.stack, nodes, fault)
+    const undo = fault === 'pause' ? this.paused : fault === 'kill' ? this.down : undefined
+    nodes.forEach((n) => undo?.add(n))
+    try {
+      await this.runtime.fault(this.stack, nodes, fault)
+    } catch (error) {
+      // The runtime names every node before it touches one: refused, it changed nothing.
+      if (error instanceof ConfigError) nodes.forEach((n) => undo?.delete(n))
+      throw error
+    }
     if (fault === 'resume') nodes.forEach((n) => this.paused.delete(n))
   }
 
