@@ -167,7 +167,9 @@ describe('chaos drills (local runtime)', () => {
   })
 
   it('usage errors exit 2 and name the scenarios', async () => {
-    const results = await Promise.all([[], ['nope'], ['kill-master', '--all'], ['kill-master', '--pause-ms', '2s']].map((args) => runCli('chaos/chaos', args, test.env)))
+    const results = []
+    // one after another: each takes the stack lock before it reads its arguments
+    for (const args of [[], ['nope'], ['kill-master', '--all'], ['kill-master', '--pause-ms', '2s']]) results.push(await runCli('chaos/chaos', args, test.env))
     expect(results.map((r) => r.exitCode)).toEqual([2, 2, 2, 2])
     expect(results[1]!.stderr).toMatch(/unknown scenario 'nope'\n {2}fix: scenarios: kill-master, kill-replica, pause-master-long/)
   })

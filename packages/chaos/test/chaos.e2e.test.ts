@@ -1,0 +1,29 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { assessHealth, readNodes } from '@redis-cluster/core'
+import { composeRuntime } from '@redis-cluster/compose'
+import { composeUnavailable, createComposeTestStack, runCli, type ComposeTestStack } from '@redis-cluster/test-utils'
+
+// The same drills on containers: docker kill / pause / unpause / restart through the Runtime seam.
+const unavailable = composeUnavailable()
+
+describe.skipIf(Boolean(unavailable) && process.env.CI !== 'true')('chaos drills on the compose runtime', () => {
+  let test: ComposeTestStack
+  beforeAll(async () => {
+    test = await createComposeTestStack()
+    const up = await runCli('init/up', ['-q'], test.env)
+    expect(up.exitCode, up.stderr).toBe(0)
+  }, 240_000)
+  afterAll(() => test?.cleanup(), 180_000)
+
+  it.each([['kill-master', '--wait-replicas'], ['pause-master-long'], ['restart-all']])('%s %s: expectations hold, the stack is put back', { timeout: 120_000 }, async (...args) => {
+    const result = await runCli('chaos/chaos', [...args.filter(Boolean), '--json'], test.env)
+    expect(result.exitCode, result.stderr).toBe(0)
+    const [drill] = JSON.parse(result.stdout).drills
+    expect(drill).toMatchObject({ runtime: 'compose', ok: true, writes: { lost: 0 } })
+    const stack = test.load()
+    expect((await composeRuntime.ps(stack)).map((n) => n.state)).toEqual(Array(6).fill('running'))
+    const health = assessHealth(stack, await readNodes(stack))
+    expect(health.problems).toEqual([])
+    expect(health.drift).toEqual([])
+  })
+})
