@@ -63,7 +63,7 @@ export async function runDrill(stack: Stack, runtime: Runtime, scenario: Scenari
   const nodeTimeoutMs = await readNodeTimeout(stack, shard.master)
   const prefix = `chaos:${randomBytes(4).toString('hex')}:`
   const inShard = await keysInSlots(stack, shard.master, prefix, shard.slots)
-  const affected = scenario.everySlot ? () => true : (key: number) => inShard.has(key)
+  const affected = scenario.hits === 'all' ? () => true : (key: number) => inShard.has(key)
   const faults = new FaultLog(stack, runtime)
   const watch = watchPromotion(stack, shard.replica)
   const writer = startWriter(stack, { prefix, keys: KEYS, concurrency: CONCURRENCY, waitReplicasMs: options.waitReplicas ? WAIT_REPLICAS_MS : undefined, maxWrites: MAX_WRITES, maxMs: stack.timeoutMs })
@@ -97,27 +97,27 @@ export async function runDrill(stack: Stack, runtime: Runtime, scenario: Scenari
     const end = (await readNodes(stack)).filter(answered)
     const lost = await findLostWrites(stack, prefix, log)
     const promotedAt = watch.promotedAt()
+    const counts = countWrites(log, affected)
     const facts: DrillFacts = {
       nodeTimeoutMs,
       waitReplicas: Boolean(options.waitReplicas),
       failoverAfterMs: promotedAt === undefined ? null : Math.round(promotedAt - faultAt),
       writableAfterMs: round(writableAfter(log, faultAt, affected)),
       healthyAfterMs: Math.round(healthyAt - faultAt),
-      ...countWrites(log, affected),
+      ...counts,
       lost: lost.length,
       lostAckedBeforeFaultMs: round(lostAckedBeforeFault(lost, faultAt)),
       oldMasterFollowsNew: idOf(end, shard.replica) !== undefined && end.find((r) => r.node === shard.master)?.myself.masterId === idOf(end, shard.replica),
       sameNodeIds: before.every((r) => idOf(end, r.node) === r.id),
       seen,
     }
-    const counts = countWrites(log, affected)
     measured = {
       scenario: scenario.name,
       runtime: runtime.name,
       nodeTimeoutMs,
       waitReplicas: facts.waitReplicas,
-      faulted: faultedNodes(scenario, shard.master, shard.replica, stack),
-      slots: scenario.everySlot ? 'all' : formatRanges(shard.slots),
+      faulted: { master: [shard.master], replica: [shard.replica], shard: [shard.master, shard.replica], all: stack.nodes }[scenario.hits].map((n) => n.name),
+      slots: scenario.hits === 'all' ? 'all' : formatRanges(shard.slots),
       faultAt: faultDate.toISOString(),
       failoverAfterMs: facts.failoverAfterMs,
       writableAfterMs: facts.writableAfterMs,
@@ -141,13 +141,6 @@ export async function runDrill(stack: Stack, runtime: Runtime, scenario: Scenari
 
 const round = (value: number | null) => (value === null ? null : Math.round(value))
 const idOf = (readings: readonly NodeAnswer[], node: StackNode) => readings.find((r) => r.node === node)?.id
-
-function faultedNodes(scenario: Scenario, master: StackNode, replica: StackNode, stack: Stack): string[] {
-  if (scenario.everySlot) return stack.nodes.map((n) => n.name)
-  if (scenario.name === 'kill-replica') return [replica.name]
-  if (scenario.name === 'kill-shard') return [master.name, replica.name]
-  return [master.name]
-}
 
 /** The node timeout the nodes run with (redis.conf, or REDIS_CLUSTER_NODE_TIMEOUT): what failover times are measured against. */
 async function readNodeTimeout(stack: Stack, node: StackNode): Promise<number> {

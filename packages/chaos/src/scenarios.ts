@@ -57,8 +57,8 @@ export interface Expectation {
 export interface Scenario {
   readonly name: ScenarioName
   readonly summary: string
-  /** The fault hits every slot, not one shard's (restart-all). */
-  readonly everySlot?: boolean
+  /** Which nodes the fault hits: the shard's master, its replica, both, or every node (then every slot is affected). */
+  readonly hits: 'master' | 'replica' | 'shard' | 'all'
   /** Injects the fault and waits for the reaction it is about; the drill then brings every node back. */
   inject(context: ScenarioContext): Promise<void>
   expect(facts: DrillFacts): Expectation[]
@@ -91,16 +91,23 @@ const lossWithinFsync = (f: DrillFacts) =>
     f.lost === 0 ? '0 lost' : `${f.lost} lost, the earliest acknowledged ${ms(f.lostAckedBeforeFaultMs)} before the fault`,
   )
 
+/**
+ * Kills or pauses the shard's master and waits until its replica took over
+ * and writes to the shard succeed again; with --wait-replicas only until the
+ * takeover: the new master acknowledges nothing until it has a replica again.
+ */
+async function faultMasterUntilFailover(c: ScenarioContext, fault: 'kill' | 'pause'): Promise<void> {
+  await c.faults.apply([c.shard.master], fault)
+  await c.waitForFailover()
+  if (!c.waitReplicas) await c.waitWritable()
+}
+
 export const SCENARIO_LIST: readonly Scenario[] = [
   {
     name: 'kill-master',
+    hits: 'master',
     summary: 'SIGKILL (docker kill) a master: its replica takes over within 1.5 x node timeout + 2 s',
-    async inject(c) {
-      await c.faults.apply([c.shard.master], 'kill')
-      await c.waitForFailover()
-      // With --wait-replicas the new master acknowledges only once the old one is back as its replica.
-      if (!c.waitReplicas) await c.waitWritable()
-    },
+    inject: (c) => faultMasterUntilFailover(c, 'kill'),
     expect: (f) => [
       check(`the replica is promoted within 1.5 x node timeout + 2s (${ms(promotionBoundMs(f.nodeTimeoutMs))})`, f.failoverAfterMs !== null && f.failoverAfterMs <= promotionBoundMs(f.nodeTimeoutMs), `after ${ms(f.failoverAfterMs)}`),
       writable(f),
@@ -110,6 +117,7 @@ export const SCENARIO_LIST: readonly Scenario[] = [
   },
   {
     name: 'kill-replica',
+    hits: 'replica',
     summary: 'SIGKILL a replica: no write fails; it comes back and resyncs',
     async inject(c) {
       await c.faults.apply([c.shard.replica], 'kill')
@@ -125,11 +133,10 @@ export const SCENARIO_LIST: readonly Scenario[] = [
   },
   {
     name: 'pause-master-long',
+    hits: 'master',
     summary: 'SIGSTOP (docker pause) a master past the node timeout: failover; resumed, it rejoins as a replica',
     async inject(c) {
-      await c.faults.apply([c.shard.master], 'pause')
-      await c.waitForFailover()
-      if (!c.waitReplicas) await c.waitWritable()
+      await faultMasterUntilFailover(c, 'pause')
       await c.faults.apply([c.shard.master], 'resume')
     },
     expect: (f) => [
@@ -142,6 +149,7 @@ export const SCENARIO_LIST: readonly Scenario[] = [
   },
   {
     name: 'pause-master-short',
+    hits: 'master',
     summary: 'SIGSTOP a master for under half the node timeout: no failover, writes resume',
     async inject(c) {
       await c.faults.apply([c.shard.master], 'pause')
@@ -158,6 +166,7 @@ export const SCENARIO_LIST: readonly Scenario[] = [
   },
   {
     name: 'kill-shard',
+    hits: 'shard',
     summary: 'SIGKILL a master and its replica: the slots fail and the cluster is down; restarted, healthy with the data from disk',
     async inject(c) {
       // The replica first: killed the other way round, it could be promoted in between.
@@ -184,7 +193,7 @@ export const SCENARIO_LIST: readonly Scenario[] = [
   {
     name: 'restart-all',
     summary: 'restart every node (clean stop, start): same node ids, healthy, nothing lost beyond appendfsync everysec',
-    everySlot: true,
+    hits: 'all',
     async inject(c) {
       await c.faults.apply(c.stack.nodes, 'restart')
     },
@@ -192,6 +201,7 @@ export const SCENARIO_LIST: readonly Scenario[] = [
   },
   {
     name: 'manual-failover',
+    hits: 'master',
     summary: 'planned CLUSTER FAILOVER under load: nothing lost, writes fail only inside a short window',
     async inject(c) {
       await failoverNode(c.stack, c.shard.master.name, { progress: c.progress })

@@ -174,6 +174,12 @@ describe('chaos drills (local runtime)', () => {
     expect(results[1]!.stderr).toMatch(/unknown scenario 'nope'\n {2}fix: scenarios: kill-master, kill-replica, pause-master-long/)
   })
 
+  it('--all refuses at once a run deadline too short for every drill (78)', async () => {
+    const result = await runCli('chaos/chaos', ['--all'], { ...test.env, RC_TIMEOUT_MS: '60000' })
+    expect(result.exitCode).toBe(78)
+    expect(result.stderr).toMatch(/^chaos: 7 drills need up to 280s, more than the run's deadline RC_TIMEOUT_MS=60000\n {2}fix: RC_TIMEOUT_MS=280000 pnpm chaos --all/)
+  })
+
   it('Ctrl-C during a drill still brings the nodes back', async () => {
     const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts', 'run.mjs'), 'chaos', 'chaos', 'kill-shard'], { env: { ...process.env, ...test.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stderr = ''
