@@ -44,7 +44,7 @@ export interface DrillReport {
 const KEYS = 4096
 const CONCURRENCY = 64
 const WAIT_REPLICAS_MS = 500
-const MAX_WRITES = 5_000_000
+const MAX_WRITES = 2_000_000 // ~120 MB of records at most
 /** Writer traffic before the fault (the baseline) and after the cluster is healthy again. */
 const WARMUP_MS = 1000
 const AFTER_MS = 1000
