@@ -46,7 +46,7 @@ const RETRY_PAUSE_MS = 10
  * a production client with a short `slotsRefreshInterval` does, and it keeps
  * the measured recovery within this much of the real promotion.
  */
-const SLOT_REFRESH_MS = 50
+const SLOT_REFRESH_MS = 20
 /**
  * A refresh asks the nodes in random order and gives each this long: at
  * core's 2 s, one that picked a paused node would hide a promotion for 2 s.
