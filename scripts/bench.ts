@@ -11,11 +11,12 @@ import { composeUpCase, skippedLine } from './bench/cases/compose-up.ts'
 import { upCase } from './bench/cases/up.ts'
 import { backupCase } from './bench/cases/backup.ts'
 import { reportCase } from './bench/cases/report.ts'
+import { failoverCase } from './bench/cases/failover.ts'
 import { cleanupOnSignals, isAborted, median, range, runCleanups } from './bench/measure.ts'
 import { renderLines, renderMachine, verdictOf } from './bench/report.ts'
 import type { BenchCase, Line, Medians, Sample } from './bench/types.ts'
 
-const CASES: readonly BenchCase[] = [upCase, composeUpCase, backupCase, reportCase]
+const CASES: readonly BenchCase[] = [upCase, composeUpCase, backupCase, reportCase, failoverCase]
 
 const HELP = `pnpm bench [--runs N] [--case NAME] [--no-compose] [--json] [-q]
 

@@ -79,6 +79,22 @@ export const composeRuntime: Runtime = {
     // `-e REDISCLI_AUTH` without a value: docker copies it from our environment, so the password is in no argv.
     return runRedisCli(stack, args, { prefix: ['docker', 'exec', '-e', 'REDISCLI_AUTH', serviceContainer(containers, node.name)!.id], env: stack.env })
   },
+
+  async fault(stack, nodes, fault) {
+    const containers = await listProjectContainers(stack)
+    const targets = nodes.map((node) => {
+      const container = serviceContainer(containers, node.name)
+      if (!container) throw new ConfigError(`${node.name} has no container in compose project ${stack.projectName}`, 'start the stack with `pnpm run up`')
+      return container
+    })
+    const ids = targets.filter((c) => fault !== 'resume' || c.state === 'paused').map((c) => c.id)
+    if (ids.length === 0) return
+    // `docker restart` stops with SIGTERM (a clean SHUTDOWN) and a 10 s grace, like `docker stop`.
+    const verb = { kill: 'kill', pause: 'pause', resume: 'unpause', restart: 'restart' }[fault]
+    const out = await (await runShell({ quiet: true, nothrow: true, env: stack.env }))`docker ${verb} ${ids}`
+    if (out.exitCode !== 0) throw new TemporaryError(`docker ${verb} ${nodes.map((n) => n.name).join(' ')} failed: ${lastLine(out.stderr) || 'no output'}`, `docker-compose -p ${stack.projectName} ps`)
+    if (fault === 'restart') await Promise.all(nodes.map((node) => waitForNode(stack, node)))
+  },
 }
 
 /** Formed by core's acceptance table (classifyFormation over every node's view): the init container would exit 0 without change (~2 s saved). */

@@ -1,4 +1,4 @@
-export type { Runtime, NodeState, StartResult, StopResult, StartOptions } from './runtime.ts'
+export type { Runtime, NodeState, StartResult, StopResult, StartOptions, NodeFault } from './runtime.ts'
 export { localRuntime } from './local.ts'
 export { composeRuntime, runCompose, INIT_SERVICE } from './compose-runtime.ts'
 export { selectRuntime, chooseRuntime, type RuntimeChoice, type SelectRuntimeOptions } from './select.ts'

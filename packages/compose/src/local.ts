@@ -81,7 +81,27 @@ export const localRuntime: Runtime = {
   },
 
   redisCli: (stack, args) => runRedisCli(stack, args),
+
+  async fault(stack, nodes, fault) {
+    // A clean restart is `stop` (SIGTERM: AOF fsynced, RDB saved) and `start` of the same nodes.
+    if (fault === 'restart') {
+      await localRuntime.stop({ ...stack, nodes }, { purge: false })
+      await localRuntime.start(stack)
+      return
+    }
+    const pids = nodes.map((node) => {
+      const pid = runningPid(node)
+      if (pid === undefined) throw new ConfigError(`${node.name} is not a redis-server this toolkit started (no live pid file in ${node.dataDir})`, 'start the stack with `pnpm run up`; a drill signals only processes it can name')
+      return pid
+    })
+    for (const pid of pids) if (fault !== 'resume' || isPaused(pid)) process.kill(pid, FAULT_SIGNALS[fault])
+    if (fault !== 'kill') return
+    // `start` must find the ports free: the kernel frees them only once the process is gone.
+    await waitFor(async () => pids.every((pid) => !isAlive(pid)) || 'still exiting', { timeoutMs: 10_000, intervalMs: 5, what: `${nodes.map((n) => n.name).join(', ')} to die on SIGKILL` })
+  },
 }
+
+const FAULT_SIGNALS = { kill: 'SIGKILL', pause: 'SIGSTOP', resume: 'SIGCONT' } as const satisfies Record<string, NodeJS.Signals>
 
 /** Nodes that run on other ports than the stack now gives (.env changed while they ran) cannot be used nor restarted in place. */
 function assertSamePorts(running: readonly StackNode[]): void {

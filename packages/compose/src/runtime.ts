@@ -20,6 +20,9 @@ export interface StopResult {
   readonly purged: boolean
 }
 
+/** What a chaos drill does to a node: kill (SIGKILL), pause (SIGSTOP) and resume (SIGCONT) it, or restart it cleanly. */
+export type NodeFault = 'kill' | 'pause' | 'resume' | 'restart'
+
 export interface StartOptions {
   progress?: (line: string) => void
 }
@@ -38,4 +41,12 @@ export interface Runtime {
   logTail(stack: Stack, node: StackNode, lines?: number): Promise<string>
   /** Runs `redis-cli` where the nodes' announced addresses are reachable; password via REDISCLI_AUTH. */
   redisCli(stack: Stack, args: readonly string[]): Promise<string>
+  /**
+   * Injects a fault into nodes this toolkit started (chaos drills): signals to
+   * the node processes (local) or `docker kill|pause|unpause|restart` of the
+   * node containers (compose). Resolves once it took effect: a killed node is
+   * gone, a restarted one answers PING. `resume` of a node that is not paused
+   * does nothing.
+   */
+  fault(stack: Stack, nodes: readonly StackNode[], fault: NodeFault): Promise<void>
 }

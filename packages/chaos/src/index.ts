@@ -1,0 +1,5 @@
+export { runDrill, type DrillOptions, type DrillReport } from './drill.ts'
+export { runDrills, pickScenarios, type DrillsResult } from './run-drills.ts'
+export { SCENARIOS, SCENARIO_LIST, findScenario, type Scenario, type ScenarioName, type DrillFacts, type Expectation } from './scenarios.ts'
+export { renderDrills } from './render-drills.ts'
+export { startWriter, findLostWrites, WRITE_TIMEOUT_MS, type Writer, type WriteRecord, type WriterOptions } from './writer.ts'
