@@ -14,6 +14,8 @@ await runScript({
     'i-know-this-is-destructive': { type: 'boolean', description: 'drill nodes this toolkit did not start' },
   },
   lock: true,
+  // Ctrl-C mid-drill: the drill restarts and resumes nodes and restores the layout before the command exits.
+  settleOnStopMs: 60_000,
   run: async ({ stack, args, positionals, progress, notice }) => {
     const scenarios = pickScenarios(positionals, { all: Boolean(args.all) })
     const pauseMs = args['pause-ms'] === undefined ? undefined : Number(args['pause-ms'])

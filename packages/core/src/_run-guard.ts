@@ -38,12 +38,22 @@ export function guardRun(stop: AbortController, { name, timeoutMs, watchAncestor
   }
 }
 
-/** Resolves as `work` does, or rejects with the stop's reason as soon as the run is stopped. */
-export function untilStopped<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason)
+/**
+ * Resolves as `work` does, or rejects with the stop's reason as soon as the
+ * run is stopped; with `settleMs`, only after `work` ended or that long
+ * passed, so a run that puts things back when stopped (a chaos drill) still
+ * holds the lock and the process while it does.
+ */
+export function untilStopped<T>(work: Promise<T>, signal: AbortSignal, settleMs = 0): Promise<T> {
+  if (signal.aborted && !settleMs) return Promise.reject(signal.reason)
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+    const onAbort = () => {
+      if (!settleMs) return reject(signal.reason)
+      const timer = setTimeout(() => reject(signal.reason), settleMs)
+      work.catch(() => {}).finally(() => (clearTimeout(timer), reject(signal.reason)))
+    }
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+    work.then((value) => (signal.aborted ? undefined : resolve(value)), (error) => (signal.aborted && settleMs ? undefined : reject(error))).finally(() => signal.removeEventListener('abort', onAbort))
   })
 }

@@ -49,6 +49,12 @@ export interface RunScriptOptions<F extends Record<string, FlagSpec>, R> {
    * `signal` abort and returns, and the command exits as `run` says.
    */
   endless?: true
+  /**
+   * How long a stopped run (Ctrl-C, deadline) may go on to put things back
+   * (a chaos drill restarting nodes), holding the lock, before the command
+   * gives up on it. A second Ctrl-C still ends it at once.
+   */
+  settleOnStopMs?: number
 }
 
 export type FlagValues<F extends Record<string, FlagSpec>> = {
@@ -89,7 +95,7 @@ export async function runScript<F extends Record<string, FlagSpec>, R>(options: 
     const progress = (line: string) => void (quiet || process.stderr.write(`${line}\n`))
     const context = { stack, args: args as FlagValues<F>, positionals, progress, notice, signal: stop.signal }
     const run = withRunContext({ deadline: Date.now() + timeoutMs, signal: stop.signal }, () => options.run(context))
-    const result = await (options.endless ? run : untilStopped(run, stop.signal))
+    const result = await (options.endless ? run : untilStopped(run, stop.signal, options.settleOnStopMs))
     if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     else if (!args.quiet && options.render) process.stdout.write(`${options.render(result)}\n`)
     process.exitCode = options.exitCode?.(result) ?? 0
