@@ -1,3 +1,6 @@
 export { createCluster, type CreateClusterResult } from './create.ts'
 export { formCluster, type FormClusterResult } from './up.ts'
 export { readdressNodes } from './readdress.ts'
+export { moveSlots, renderSlotPlan, formatSlots, DEFAULT_PIPELINE, type SlotMove, type MoveSlotsOptions, type MoveSlotsResult, type SlotPlanResult } from './move-slots.ts'
+export { reshard, type ReshardOptions } from './reshard.ts'
+export { rebalance, planRebalance, type RebalanceOptions } from './rebalance.ts'
