@@ -10,11 +10,12 @@ import { parseArgs } from 'node:util'
 import { composeUpCase, skippedLine } from './bench/cases/compose-up.ts'
 import { upCase } from './bench/cases/up.ts'
 import { backupCase } from './bench/cases/backup.ts'
+import { reshardCase } from './bench/cases/reshard.ts'
 import { cleanupOnSignals, isAborted, median, range, runCleanups } from './bench/measure.ts'
 import { renderLines, renderMachine, verdictOf } from './bench/report.ts'
 import type { BenchCase, Line, Medians, Sample } from './bench/types.ts'
 
-const CASES: readonly BenchCase[] = [upCase, composeUpCase, backupCase]
+const CASES: readonly BenchCase[] = [upCase, composeUpCase, backupCase, reshardCase]
 
 const HELP = `pnpm bench [--runs N] [--case NAME] [--no-compose] [--json] [-q]
 
