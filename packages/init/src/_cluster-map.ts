@@ -7,6 +7,8 @@ export interface ClusterMap {
   readonly answers: readonly NodeAnswer[]
   /** Those that are masters by their own view (with or without slots). */
   readonly masters: readonly NodeAnswer[]
+  /** What core's assessHealth finds wrong, less the states an added node is expected to be in (see readClusterMap). */
+  readonly problems: readonly string[]
 }
 
 export interface ReadClusterMapOptions {
@@ -17,27 +19,37 @@ export interface ReadClusterMapOptions {
 /**
  * Reads every node and refuses to go on unless the cluster is healthy by
  * core's one definition (assessHealth): moving slots on a degraded cluster
- * can strand them. One state is expected here and accepted: a master added
- * by `cluster:add-node` that owns no slots yet, waiting to be rebalanced
- * onto. A node that does not answer is refused even with --force (its view
- * of the slots is unknown): exit 75.
+ * can strand them. Two states of a master added by `cluster:add-node` are
+ * expected and accepted here: owning no slots yet (waiting to be rebalanced
+ * onto), and owning slots without a replica yet (moving slots on or off it
+ * does not make that worse; `cluster:check` still reports it). A node that
+ * does not answer is refused even with --force (its view of the slots is
+ * unknown): exit 75.
  */
 export async function readClusterMap(stack: Stack, { force = false }: ReadClusterMapOptions = {}): Promise<ClusterMap> {
+  const map = await readCluster(stack)
+  assertHealthy(map, force)
+  return map
+}
+
+/** Reads every node (all must answer) and what is wrong, without judging it yet. */
+export async function readCluster(stack: Stack): Promise<ClusterMap> {
   const readings = await readNodes(stack)
   const silent = readings.filter((r): r is NodeSilence => !answered(r))
   if (silent.length > 0) {
     throw new TemporaryError(`not every node answers: ${summarize(silent.map((r) => r.error.message))}`, 'start it (`pnpm run up`) or remove it first; see `pnpm status`')
   }
   const answers = readings.filter(answered)
-  const waiting = new Set(answers.filter(isEmptyAddedMaster).map((a) => `${a.node.name}: is a master without slots`))
-  const problems = assessHealth(stack, readings).problems.filter((p) => ![...waiting].some((w) => p.startsWith(w)))
-  if (problems.length > 0 && !force) {
-    throw new CheckFailedError(`the cluster is not healthy: ${summarize(problems)}`, 'nothing was changed; see `pnpm cluster:check`, repair with `pnpm cluster:fix`, or pass --force to act anyway')
-  }
-  return { answers, masters: answers.filter((a) => a.myself.role === 'master') }
+  const added = answers.filter((a) => a.node.added && a.myself.role === 'master').map((a) => a.node.name)
+  const expected = (p: string) => added.some((name) => p.startsWith(`${name}: is a master without slots`) || (p.startsWith(`${name}: master of `) && p.includes('has no replica online')))
+  const problems = assessHealth(stack, readings).problems.filter((p) => !expected(p))
+  return { answers, masters: answers.filter((a) => a.myself.role === 'master'), problems }
 }
 
-const isEmptyAddedMaster = (a: NodeAnswer) => a.node.added === true && a.myself.role === 'master' && a.myself.slots.length === 0
+export function assertHealthy(map: ClusterMap, force = false): void {
+  if (map.problems.length === 0 || force) return
+  throw new CheckFailedError(`the cluster is not healthy: ${summarize(map.problems)}`, 'nothing was changed; see `pnpm cluster:check`, repair with `pnpm cluster:fix`, or pass --force to act anyway')
+}
 
 /**
  * A node named by the user: stack name (`redis-node-3`), index (`3`),

@@ -126,8 +126,13 @@ async function moveBatch(map: ClusterMap, clients: Map<string, NodeClient>, { fr
   step('owned by the target, owner being set on the source')
   const assign = slots.map((s) => ['CLUSTER', 'SETSLOT', s, 'NODE', to.id])
   const others = map.masters.filter((m) => m.id !== from.id && m.id !== to.id)
-  // The source must learn it; the other masters would learn it by gossip too, so a failure there does not stop the move.
-  await Promise.all([exec(source, from, assign), ...others.map((m) => exec(clients.get(m.id)!, m, assign).catch(() => undefined))])
+  // The source must learn it, unless it already did: a master that lost its last slots to a newer epoch turns itself
+  // into the target's replica and refuses SETSLOT (redis-cli ignores this too). The other masters would learn it by
+  // gossip as well, so a failure there does not stop the move.
+  const sourceAssigned = exec(source, from, assign).catch((error: Error) => {
+    if (!/only with masters/.test(error.message)) throw error
+  })
+  await Promise.all([sourceAssigned, ...others.map((m) => exec(clients.get(m.id)!, m, assign).catch(() => undefined))])
   return moved
 }
 
