@@ -1,6 +1,7 @@
 import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeFsError } from './fs-errors.ts'
+import { NODE_SERVICE, type StackNode } from './stack.ts'
 
 /**
  * Nodes added to the spec's layout by `cluster:add-node`. On compose they
@@ -61,4 +62,39 @@ export function parseAddedRole(text: string): { role: 'master' } | { role: 'repl
   if (text.trim() === 'master') return { role: 'master' }
   const of = /^replica-of\s+(\S+)$/.exec(text.trim())?.[1]
   return of ? { role: 'replica', of } : undefined
+}
+
+/**
+ * Appends the nodes added by cluster:add-node (compose services marked
+ * REDIS_ADDED, and the local runtime's record) after the spec's; returns
+ * what is wrong with them. A replica names its master, which must be a node.
+ */
+export function appendAddedNodes(nodes: StackNode[], added: readonly (AddedNode & { clusterIp?: string })[], dataDir: string): string[] {
+  const problems: string[] = []
+  const indexOf = (node: AddedNode) => Number(NODE_SERVICE.exec(node.name)?.[1])
+  // in index order, so a replica may name a master added after it in the list
+  for (const node of [...added].sort((a, b) => indexOf(a) - indexOf(b))) {
+    const index = indexOf(node)
+    const role = parseAddedRole(node.role)
+    const master = role?.role === 'replica' ? nodes.find((n) => n.name === role.of) : undefined
+    if (!Number.isInteger(index) || nodes.some((n) => n.name === node.name || n.index === index)) problems.push(`added node ${node.name}: not a free redis-node-N name`)
+    else if (!role) problems.push(`added node ${node.name}: role '${node.role}' is neither 'master' nor 'replica-of redis-node-N'`)
+    else if (role.role === 'replica' && !master) problems.push(`added node ${node.name}: replicates ${role.of}, which is not a node of this stack`)
+    else {
+      nodes.push({
+        index,
+        name: node.name,
+        port: node.port,
+        busPort: node.busPort,
+        host: '127.0.0.1',
+        clusterIp: node.clusterIp,
+        role: role.role,
+        masterIndex: master?.index,
+        slots: undefined,
+        dataDir: join(dataDir, node.name),
+        added: true,
+      })
+    }
+  }
+  return problems
 }

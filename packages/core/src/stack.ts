@@ -8,7 +8,7 @@ import { splitSlots, type SlotRange } from './layout.ts'
 import { readSecret } from './_secret.ts'
 import { readEnvFile } from './_env-file.ts'
 import { DEFAULTS, checkPort, readSettings, type RuntimeName } from './settings.ts'
-import { parseAddedRole, readAddedNodes, type AddedNode } from './added-nodes.ts'
+import { appendAddedNodes, readAddedNodes, type AddedNode } from './added-nodes.ts'
 
 export type { RuntimeName }
 
@@ -63,7 +63,7 @@ export interface LoadStackOptions {
   env?: Readonly<Record<string, string | undefined>>
 }
 
-const NODE_SERVICE = /^redis-node-(\d+)$/
+export const NODE_SERVICE = /^redis-node-(\d+)$/
 const nodeService = z.object({
   environment: z.object({ REDIS_PORT: z.unknown(), REDIS_BUS_PORT: z.unknown(), REDIS_ADDED: z.optional(z.string()) }),
   networks: z.optional(z.record(z.string(), z.nullish(z.object({ ipv4_address: z.optional(z.string()) })))),
@@ -145,7 +145,7 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
   const record = readAddedNodes(dataDir)
   if ('problem' in record) problems.push(record.problem)
   else added.push(...record.nodes)
-  problems.push(...addNodes(nodes, added, dataDir))
+  problems.push(...appendAddedNodes(nodes, added, dataDir))
   problems.push(...duplicatePorts(nodes))
 
   const secretFile = resolve(dirname(composeFile), compose.secrets?.redis_password?.file ?? '../secrets/redis_password.txt')
@@ -190,39 +190,6 @@ function nodePorts(name: string, index: number, environment: { REDIS_PORT: unkno
   if ('problem' in port && !invalid.has(`REDIS${index}_PORT`)) problems.push(port.problem)
   if ('problem' in busPort && !invalid.has(`REDIS${index}_BUS_PORT`)) problems.push(busPort.problem)
   return { problems }
-}
-
-/**
- * Appends the nodes added by cluster:add-node (compose services marked
- * REDIS_ADDED, and the local runtime's record) after the spec's; returns
- * what is wrong with them. A replica names its master, which must be a node.
- */
-function addNodes(nodes: StackNode[], added: readonly (AddedNode & { clusterIp?: string })[], dataDir: string): string[] {
-  const problems: string[] = []
-  for (const node of added) {
-    const index = Number(NODE_SERVICE.exec(node.name)?.[1])
-    const role = parseAddedRole(node.role)
-    const master = role?.role === 'replica' ? nodes.find((n) => n.name === role.of) : undefined
-    if (!Number.isInteger(index) || nodes.some((n) => n.name === node.name || n.index === index)) problems.push(`added node ${node.name}: not a free redis-node-N name`)
-    else if (!role) problems.push(`added node ${node.name}: role '${node.role}' is neither 'master' nor 'replica-of redis-node-N'`)
-    else if (role.role === 'replica' && !master) problems.push(`added node ${node.name}: replicates ${role.of}, which is not a node of this stack`)
-    else {
-      nodes.push({
-        index,
-        name: node.name,
-        port: node.port,
-        busPort: node.busPort,
-        host: '127.0.0.1',
-        clusterIp: node.clusterIp,
-        role: role.role,
-        masterIndex: master?.index,
-        slots: undefined,
-        dataDir: join(dataDir, node.name),
-        added: true,
-      })
-    }
-  }
-  return problems
 }
 
 interface ComposeFile {

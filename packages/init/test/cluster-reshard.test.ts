@@ -102,11 +102,13 @@ describe('cluster:reshard and cluster:rebalance', () => {
   ]
 
   it('refuses bad input with exit 2 and a fix line: slot counts, weights, unknown nodes, replicas', async () => {
-    const runs = [
-      ...badReshards.map(async ([args, message]) => [await runCli('init/cluster-reshard', args, test.env), message] as const),
-      ...badWeights.map(async ([weights, message]) => [await runCli('init/cluster-rebalance', ['--weights', weights], test.env), message] as const),
+    // one at a time: each takes the stack lock
+    const runs: (readonly [() => ReturnType<typeof runCli>, RegExp])[] = [
+      ...badReshards.map(([args, message]) => [() => runCli('init/cluster-reshard', args, test.env), message] as const),
+      ...badWeights.map(([weights, message]) => [() => runCli('init/cluster-rebalance', ['--weights', weights], test.env), message] as const),
     ]
-    for (const [result, message] of await Promise.all(runs)) {
+    for (const [run, message] of runs) {
+      const result = await run()
       expect(result.stderr).toMatch(message)
       expect(result.exitCode).toBe(2)
       expect(result.stderr).toMatch(/\n {2}fix: /)
