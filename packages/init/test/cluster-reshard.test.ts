@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { answered, connectCluster, connectNode, countSlots, readNodes, runRedisCli, type NodeAnswer, type Stack } from '@redis-cluster/core'
+import { localRuntime } from '@redis-cluster/compose'
 import { createTestStack, runCli, REPO_ROOT, type TestStack } from '@redis-cluster/test-utils'
 
 const KEYS = 20_000
@@ -156,6 +157,20 @@ describe('cluster:reshard and cluster:rebalance', () => {
     // what `pnpm cluster:fix` wraps; the open slot is repaired with its keys
     const fix = await runRedisCli(stack, ['--cluster', 'fix', `127.0.0.1:${stack.nodes[0]!.port}`, '--cluster-yes'])
     expect(fix).toMatch(/All 16384 slots covered/)
+    await expectAllKeys(stack)
+  }, 120_000)
+
+  it('a source node dying mid-move: exits 75 naming the slots in flight and cluster:fix; restarted and fixed, no key lost', async () => {
+    await expect.poll(async () => (await runCli('monitor/status', ['-q'], test.env)).exitCode, { timeout: 30_000, interval: 500 }).toBe(0)
+    const run = startReshard(test.env, ['--from', '0', '--to', '1', '--slots', '3000', '--pipeline', '2'])
+    await run.started
+    const source = (await localRuntime.ps(stack)).find((n) => n.node === 'redis-node-0')!
+    process.kill(source.pid!, 'SIGKILL')
+    const { exitCode, stderr } = await run.exited
+    expect(exitCode, stderr).toBe(75)
+    expect(stderr).toMatch(/moving slots stopped: redis-node-0 .*; slots [\d,-]+ were in flight from redis-node-0 to redis-node-1 \(.*\)\n {2}fix: run `pnpm cluster:fix`/)
+    await localRuntime.start(stack) // it comes back with its AOF and its MIGRATING slots
+    await expect.poll(() => runRedisCli(stack, ['--cluster', 'fix', `127.0.0.1:${stack.nodes[1]!.port}`, '--cluster-yes']).then((out) => /All 16384 slots covered/.test(out), () => false), { timeout: 60_000, interval: 1000 }).toBe(true)
     await expectAllKeys(stack)
   }, 120_000)
 })

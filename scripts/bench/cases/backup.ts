@@ -46,7 +46,7 @@ export const backupCase: BenchCase = {
 }
 
 /** Writes KEYS string keys through a cluster client, 20k commands in flight at a time (untimed). */
-async function load(stack: Parameters<typeof connectCluster>[0]): Promise<void> {
+export async function load(stack: Parameters<typeof connectCluster>[0]): Promise<void> {
   const cluster = connectCluster(stack)
   try {
     for (let i = 0; i < KEYS; i += 20_000) {

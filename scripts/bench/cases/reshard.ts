@@ -1,14 +1,14 @@
 import { join } from 'node:path'
 import { localRuntime } from '../../../packages/compose/src/index.ts'
-import { connectAll, connectCluster, readNodes, answered, waitForHealthy, type Stack } from '../../../packages/core/src/index.ts'
+import { connectAll, readNodes, answered, waitForHealthy, type Stack } from '../../../packages/core/src/index.ts'
 import { formCluster, reshard } from '../../../packages/init/src/index.ts'
 import { createTestStack, REPO_ROOT } from '../../../packages/test-utils/src/index.ts'
 import { assertOk, onCleanup, runChild } from '../measure.ts'
+import { load } from './backup.ts'
 import { scaled, seconds } from '../report.ts'
 import type { BenchCase, Line, Medians, Sample } from '../types.ts'
 
-/** ~1M small keys: a third of one master's slots (1820) then holds ~111k keys, the issue's size. */
-const KEYS = 999_999
+/** The backup case's ~1M small keys: a third of one master's slots (1820) then holds ~111k keys, the issue's size. */
 const SLOTS = 1820
 const RESHARD = [join(REPO_ROOT, 'scripts', 'run.mjs'), 'init', 'cluster-reshard'] as const
 
@@ -61,18 +61,6 @@ export const reshardCase: BenchCase = {
 
 async function nodeIds(stack: Stack): Promise<Map<string, string>> {
   return new Map((await readNodes(stack)).filter(answered).map((a) => [a.node.name, a.id]))
-}
-
-/** Writes KEYS string keys through a cluster client, 20k commands in flight at a time (untimed). */
-async function load(stack: Stack): Promise<void> {
-  const cluster = connectCluster(stack)
-  try {
-    for (let i = 0; i < KEYS; i += 20_000) {
-      await Promise.all(Array.from({ length: Math.min(20_000, KEYS - i) }, (_, j) => cluster.set(`key:${i + j}`, `value-${i + j}`)))
-    }
-  } finally {
-    cluster.disconnect()
-  }
 }
 
 function reshardLines(m: Medians): Line[] {
