@@ -103,7 +103,10 @@ function recordNode(stack: Stack, runtime: Runtime, options: AddNodeOptions, rol
   const port = parseWhole('port', options.port, { min: 1, max: 65535 })!
   const busPort = parseWhole('bus-port', options.busPort, { min: 1, max: 65535 }) ?? port + 10000
   const taken = stack.nodes.find((n) => [n.port, n.busPort].some((p) => p === port || p === busPort))
-  if (taken || port === busPort || busPort > 65535) throw new UsageError(`--port ${port} / bus port ${busPort}: ${taken ? `used by ${taken.name}` : 'not two free ports'}`, 'pick ports no node of the stack uses (--bus-port sets the bus port)')
+  if (taken || port === busPort || busPort > 65535) {
+    const hint = taken?.added ? `${taken.name} was added on it: finish adding it with --node ${taken.name}` : 'pick ports no node of the stack uses (--bus-port sets the bus port)'
+    throw new UsageError(`--port ${port} / bus port ${busPort}: ${taken ? `used by ${taken.name}` : 'not two free ports'}`, hint)
+  }
   const name = `redis-node-${Math.max(...stack.nodes.map((n) => n.index)) + 1}`
   const record = readAddedNodes(stack.dataDir)
   writeAddedNodes(stack.dataDir, [...('nodes' in record ? record.nodes : []), { name, port, busPort, role }])

@@ -1,4 +1,4 @@
-import { TemporaryError, UsageError, connectNode, currentRun, describeRedisError, formatRanges, type NodeAnswer, type NodeClient, type SlotRange, type Stack } from '@redis-cluster/core'
+import { TemporaryError, UsageError, connectAll, currentRun, describeRedisError, formatRanges, type NodeAnswer, type NodeClient, type SlotRange, type Stack } from '@redis-cluster/core'
 import type { ClusterMap } from './_cluster-map.ts'
 
 /** One source → target move of some of the source's slots. */
@@ -35,6 +35,8 @@ export interface MoveSlotsResult {
 
 /** A SETSLOT pipeline stays small enough to keep a master responsive; one nodes.conf save covers the whole batch. */
 const MAX_SLOTS_PER_BATCH = 256
+/** MIGRATE's own I/O timeout towards the target (redis-cli's default). */
+const MIGRATE_TIMEOUT_MS = 60_000
 const FIX_HINT = 'run `pnpm cluster:fix` (or `redis-cli --cluster fix`): it finishes the open slots with their keys; then run this command again'
 
 /**
@@ -55,14 +57,15 @@ const FIX_HINT = 'run `pnpm cluster:fix` (or `redis-cli --cluster fix`): it fini
 export async function moveSlots(stack: Stack, map: ClusterMap, moves: readonly SlotMove[], options: MoveSlotsOptions): Promise<MoveSlotsResult> {
   const started = performance.now()
   const run = currentRun()
-  // a pipelined batch may wait behind a long MIGRATE: the run's deadline bounds it, not the per-command default
   const clients = new Map<string, NodeClient>()
   let inFlight: { move: SlotMove; slots: readonly number[]; phase: string } | undefined
   const describeInFlight = () => inFlight && `slots ${formatSlots(inFlight.slots)} were in flight from ${inFlight.move.from.node.name} to ${inFlight.move.to.node.name} (${inFlight.phase})`
   const onAbort = () => inFlight && options.notice?.(`stopped while ${describeInFlight()}: ${FIX_HINT}`)
   run?.signal.addEventListener('abort', onAbort, { once: true })
   try {
-    for (const master of map.masters) clients.set(master.id, await connectNode(stack, master.node, { commandTimeoutMs: stack.timeoutMs }))
+    // a pipelined batch may wait behind a long MIGRATE: the run's deadline bounds it, not the per-command default
+    const connected = await connectAll(stack, map.masters.map((m) => m.node), { commandTimeoutMs: stack.timeoutMs })
+    map.masters.forEach((m, i) => clients.set(m.id, connected[i]!))
     const done: MovedSlots[] = []
     for (const move of moves) {
       const source = clients.get(move.from.id)!
@@ -135,9 +138,6 @@ async function moveBatch(map: ClusterMap, clients: Map<string, NodeClient>, { fr
   await Promise.all([sourceAssigned, ...others.map((m) => exec(clients.get(m.id)!, m, assign).catch(() => undefined))])
   return moved
 }
-
-/** MIGRATE's own I/O timeout towards the target (redis-cli's default). */
-const MIGRATE_TIMEOUT_MS = 60_000
 
 /** MIGRATE authenticates to the target with our password (a command argument to Redis, never a process argument). */
 const auth = (client: NodeClient) => (client.options.password ? ['AUTH', client.options.password] : [])
