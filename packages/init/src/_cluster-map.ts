@@ -1,4 +1,4 @@
-import { CheckFailedError, TemporaryError, UsageError, answered, assessHealth, countSlots, readNodes, summarize, type NodeAnswer, type NodeSilence, type Stack } from '@redis-cluster/core'
+import { CheckFailedError, TemporaryError, UsageError, answered, assessHealth, countSlots, readNodes, summarize, waitFor, type NodeAnswer, type NodeSilence, type Stack } from '@redis-cluster/core'
 
 // The cluster as the maintenance commands (reshard, rebalance, add/del node) see it before they act.
 
@@ -14,22 +14,36 @@ export interface ClusterMap {
 export interface ReadClusterMapOptions {
   /** Act on a cluster that is not healthy (all nodes must still answer). */
   readonly force?: boolean
+  /** How long problems may take to clear before they count (default 10 s). */
+  readonly settleMs?: number
 }
 
 /**
  * Reads every node and refuses to go on unless the cluster is healthy by
  * core's one definition (assessHealth): moving slots on a degraded cluster
- * can strand them. Two states of a master added by `cluster:add-node` are
- * expected and accepted here: owning no slots yet (waiting to be rebalanced
- * onto), and owning slots without a replica yet (moving slots on or off it
- * does not make that worse; `cluster:check` still reports it). A node that
- * does not answer is refused even with --force (its view of the slots is
- * unknown): exit 75.
+ * can strand them. Right after a move (ours or redis-cli's) replicas learn
+ * the new owners by gossip, so problems get `settleMs` to clear first. Two
+ * states of a master added by `cluster:add-node` are expected and accepted:
+ * owning no slots yet (waiting to be rebalanced onto), and owning slots
+ * without a replica yet (moving slots on or off it does not make that
+ * worse; `cluster:check` still reports it). A node that does not answer is
+ * refused even with --force (its view of the slots is unknown): exit 75.
  */
-export async function readClusterMap(stack: Stack, { force = false }: ReadClusterMapOptions = {}): Promise<ClusterMap> {
-  const map = await readCluster(stack)
-  assertHealthy(map, force)
-  return map
+export async function readClusterMap(stack: Stack, { force = false, settleMs = 10_000 }: ReadClusterMapOptions = {}): Promise<ClusterMap> {
+  if (force) return readCluster(stack)
+  let map: ClusterMap | undefined
+  try {
+    await waitFor(async () => {
+      map = await readCluster(stack)
+      return map.problems.length === 0 || summarize(map.problems)
+    }, { timeoutMs: settleMs, intervalMs: 100, what: 'a healthy cluster' })
+  } catch (error) {
+    if (!map) throw error
+  }
+  if (map!.problems.length > 0) {
+    throw new CheckFailedError(`the cluster is not healthy: ${summarize(map!.problems)}`, 'nothing was changed; see `pnpm cluster:check`, repair with `pnpm cluster:fix`, or pass --force to act anyway')
+  }
+  return map!
 }
 
 /** Reads every node (all must answer) and what is wrong, without judging it yet. */
@@ -44,11 +58,6 @@ export async function readCluster(stack: Stack): Promise<ClusterMap> {
   const expected = (p: string) => added.some((name) => p.startsWith(`${name}: is a master without slots`) || (p.startsWith(`${name}: master of `) && p.includes('has no replica online')))
   const problems = assessHealth(stack, readings).problems.filter((p) => !expected(p))
   return { answers, masters: answers.filter((a) => a.myself.role === 'master'), problems }
-}
-
-export function assertHealthy(map: ClusterMap, force = false): void {
-  if (map.problems.length === 0 || force) return
-  throw new CheckFailedError(`the cluster is not healthy: ${summarize(map.problems)}`, 'nothing was changed; see `pnpm cluster:check`, repair with `pnpm cluster:fix`, or pass --force to act anyway')
 }
 
 /**

@@ -81,12 +81,7 @@ export async function addNode(stack: Stack, runtime: Runtime, options: AddNodeOp
     client.disconnect()
   }
   // Gossip spreads the new node's role to every view; health (with the new empty master accepted) says when.
-  await waitFor(async () => readClusterMap(withNode).then(() => true as const, (error: Error) => error.message), {
-    timeoutMs: withNode.timeoutMs,
-    intervalMs: 50,
-    what: `every node to agree on ${node.name}`,
-    hint: 'see `pnpm status`; run `pnpm cluster:add-node --node ' + node.name + '` again to finish, or `pnpm cluster:del-node ' + node.name + '`',
-  })
+  await readClusterMap(withNode, { settleMs: withNode.timeoutMs })
   const result = { node: node.name, port: node.port, role: master ? ('replica' as const) : ('master' as const), replicaOf: master?.node.name, started }
   if (master) return result
   if (!options.rebalance) {

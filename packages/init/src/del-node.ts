@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs'
 import { CheckFailedError, UsageError, connectAll, describeFsError, formatRanges, readAddedNodes, writeAddedNodes, type Stack } from '@redis-cluster/core'
 import type { Runtime } from '@redis-cluster/compose'
-import { assertHealthy, findClusterNode, readCluster, slotCount } from './_cluster-map.ts'
+import { findClusterNode, readCluster, readClusterMap, slotCount } from './_cluster-map.ts'
 
 export interface DelNodeOptions {
   /** The node to remove: name, index, port or node id, as typed. */
@@ -39,7 +39,7 @@ export async function delNode(stack: Stack, runtime: Runtime, options: DelNodeOp
   }
   const followers = map.answers.filter((a) => a.myself.masterId === target.id)
   if (followers.length > 0) throw new CheckFailedError(`${followers.map((f) => f.node.name).join(', ')} replicate(s) ${target.node.name}`, `remove them first: pnpm cluster:del-node ${followers[0]!.node.name}`)
-  assertHealthy(map, options.force)
+  await readClusterMap(stack, { force: options.force })
 
   const others = map.answers.filter((a) => a !== target)
   const clients = await connectAll(stack, others.map((a) => a.node))

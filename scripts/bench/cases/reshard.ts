@@ -31,6 +31,7 @@ export const reshardCase: BenchCase = {
     const [from, to] = [stack.nodes[0]!, stack.nodes[1]!]
     // every variant moves SLOTS slots from node 0 to node 1; then (untimed) they go back and the replicas catch up
     const restore = async () => {
+      await waitForHealthy(stack, clients) // each variant starts on a settled cluster
       await reshard(stack, { from: to.name, to: from.name, slots: `${SLOTS}` })
       await waitForHealthy(stack, clients)
     }
