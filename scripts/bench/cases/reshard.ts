@@ -1,10 +1,9 @@
 import { join } from 'node:path'
-import { localRuntime } from '../../../packages/compose/src/index.ts'
-import { connectAll, readNodes, answered, waitForHealthy, type Stack } from '../../../packages/core/src/index.ts'
-import { formCluster, reshard } from '../../../packages/init/src/index.ts'
-import { createTestStack, REPO_ROOT } from '../../../packages/test-utils/src/index.ts'
-import { assertOk, onCleanup, runChild } from '../measure.ts'
-import { load } from './backup.ts'
+import { readNodes, answered, waitForHealthy, type Stack } from '../../../packages/core/src/index.ts'
+import { reshard } from '../../../packages/init/src/index.ts'
+import { REPO_ROOT } from '../../../packages/test-utils/src/index.ts'
+import { assertOk, runChild } from '../measure.ts'
+import { loadedStack } from './backup.ts'
 import { scaled, seconds } from '../report.ts'
 import type { BenchCase, Line, Medians, Sample } from '../types.ts'
 
@@ -17,16 +16,7 @@ export const reshardCase: BenchCase = {
   summary: `\`pnpm cluster:reshard\` of ${SLOTS} slots (~111k keys) against \`redis-cli --cluster reshard\` with its default pipeline (10) and with 1000`,
   defaultRuns: 3,
   async prepare() {
-    const test = await createTestStack({ env: { RC_TIMEOUT_MS: '300000' } })
-    onCleanup(() => test.cleanup())
-    const stack = test.load()
-    await localRuntime.start(stack)
-    await formCluster(stack, localRuntime)
-    await load(stack)
-    const clients = await connectAll(stack)
-    onCleanup(() => clients.forEach((c) => c.disconnect()))
-    await waitForHealthy(stack, clients)
-    const env = { ...process.env, ...test.env }
+    const { test, stack, clients, env } = await loadedStack(300_000)
     assertOk('cluster-reshard --help', await runChild(process.execPath, [...RESHARD, '--help'], { cwd: REPO_ROOT, env })) // bundle built, untimed
     const [from, to] = [stack.nodes[0]!, stack.nodes[1]!]
     // every variant moves SLOTS slots from node 0 to node 1; then (untimed) they go back and the replicas catch up
