@@ -31,6 +31,8 @@ export interface MoveSlotsResult {
   readonly keys: number
   readonly pipeline: number
   readonly elapsedMs: number
+  /** Of that, waiting for MIGRATE (the source serializing, the target restoring, both replicating): what bounds a move. */
+  readonly migrateMs: number
 }
 
 /** A SETSLOT pipeline stays small enough to keep a master responsive; one nodes.conf save covers the whole batch. */
@@ -67,6 +69,7 @@ export async function moveSlots(stack: Stack, map: ClusterMap, moves: readonly S
     const connected = await connectAll(stack, map.masters.map((m) => m.node), { commandTimeoutMs: stack.timeoutMs })
     map.masters.forEach((m, i) => clients.set(m.id, connected[i]!))
     const done: MovedSlots[] = []
+    let migrateMs = 0
     for (const move of moves) {
       const source = clients.get(move.from.id)!
       const counts = (await exec(source, move.from, move.slots.map((s) => ['CLUSTER', 'COUNTKEYSINSLOT', s]))) as number[]
@@ -77,10 +80,12 @@ export async function moveSlots(stack: Stack, map: ClusterMap, moves: readonly S
       let said = performance.now()
       for (const batch of batches(move.slots, counts, options.pipeline)) {
         inFlight = { move, slots: batch, phase: 'starting' }
-        keys += await moveBatch(map, clients, move, batch, options.pipeline, (phase) => {
+        const batchMoved = await moveBatch(map, clients, move, batch, options.pipeline, (phase) => {
           if (run?.signal.aborted) throw run.signal.reason
           inFlight = { move, slots: batch, phase }
         })
+        keys += batchMoved.keys
+        migrateMs += batchMoved.migrateMs
         inFlight = undefined
         moved += batch.length
         if (performance.now() - said >= 1000 && moved < move.slots.length) {
@@ -92,7 +97,7 @@ export async function moveSlots(stack: Stack, map: ClusterMap, moves: readonly S
       done.push({ from: move.from.node.name, to: move.to.node.name, slots: move.slots.length, ranges: formatSlots(move.slots), keys })
     }
     const sum = (k: 'slots' | 'keys') => done.reduce((n, m) => n + m[k], 0)
-    return { moves: done, slots: sum('slots'), keys: sum('keys'), pipeline: options.pipeline, elapsedMs: Math.round(performance.now() - started) }
+    return { moves: done, slots: sum('slots'), keys: sum('keys'), pipeline: options.pipeline, elapsedMs: Math.round(performance.now() - started), migrateMs: Math.round(migrateMs) }
   } catch (error) {
     if (!inFlight || run?.signal.aborted) throw error
     const cause = error instanceof Error ? error.message : String(error)
@@ -104,7 +109,7 @@ export async function moveSlots(stack: Stack, map: ClusterMap, moves: readonly S
 }
 
 /** One batch, each step one pipeline; returns how many keys moved. `step` names the phase (and stops a stopped run). */
-async function moveBatch(map: ClusterMap, clients: Map<string, NodeClient>, { from, to }: SlotMove, slots: readonly number[], pipeline: number, step: (phase: string) => void): Promise<number> {
+async function moveBatch(map: ClusterMap, clients: Map<string, NodeClient>, { from, to }: SlotMove, slots: readonly number[], pipeline: number, step: (phase: string) => void): Promise<{ keys: number; migrateMs: number }> {
   const [source, target] = [clients.get(from.id)!, clients.get(to.id)!]
   step('IMPORTING being set on the target')
   await exec(target, to, slots.map((s) => ['CLUSTER', 'SETSLOT', s, 'IMPORTING', from.id]))
@@ -114,10 +119,13 @@ async function moveBatch(map: ClusterMap, clients: Map<string, NodeClient>, { fr
   // the source knows the target by the address the nodes announce to each other (172.19.0.x in compose)
   const address = from.entries.find((e) => e.id === to.id) ?? to.myself
   let moved = 0
+  let migrateMs = 0
   while (pending.length > 0) {
     step('MIGRATING on the source, IMPORTING on the target, keys moving')
     const migrate = pending.map(({ keys }) => ['MIGRATE', address.host, address.port, '', 0, MIGRATE_TIMEOUT_MS, ...auth(source), 'KEYS', ...keys])
+    const at = performance.now()
     await exec(source, from, migrate)
+    migrateMs += performance.now() - at
     moved += pending.reduce((n, p) => n + p.keys.length, 0)
     // a slot that filled the whole page may hold more keys (no new key lands on the source meanwhile: ASK sends it to the target)
     const full = pending.filter((p) => p.keys.length >= pipeline)
@@ -136,7 +144,7 @@ async function moveBatch(map: ClusterMap, clients: Map<string, NodeClient>, { fr
     if (!/only with masters/.test(error.message)) throw error
   })
   await Promise.all([sourceAssigned, ...others.map((m) => exec(clients.get(m.id)!, m, assign).catch(() => undefined))])
-  return moved
+  return { keys: moved, migrateMs }
 }
 
 /** MIGRATE authenticates to the target with our password (a command argument to Redis, never a process argument). */
@@ -207,7 +215,7 @@ export async function runPlan(stack: Stack, map: ClusterMap, moves: readonly Slo
   if (!options.dryRun) return { dryRun: false, ...(await moveSlots(stack, map, moves, options)) }
   const planned = moves.map((m) => ({ from: m.from.node.name, to: m.to.node.name, slots: m.slots.length, ranges: formatSlots(m.slots) }))
   for (const m of planned) options.progress?.(`would move ${m.slots} slots (${m.ranges}) from ${m.from} to ${m.to}`)
-  return { dryRun: true, moves: planned, slots: planned.reduce((n, m) => n + m.slots, 0), keys: 0, pipeline: options.pipeline, elapsedMs: 0 }
+  return { dryRun: true, moves: planned, slots: planned.reduce((n, m) => n + m.slots, 0), keys: 0, pipeline: options.pipeline, elapsedMs: 0, migrateMs: 0 }
 }
 
 /** The human summary of a reshard or rebalance. */

@@ -30,7 +30,7 @@ export const reshardCase: BenchCase = {
       const result = JSON.parse(run.stdout)
       if (result.slots !== SLOTS) throw new Error(`ours moved ${result.slots} slots`)
       await restore()
-      return { ms: run.ms, parts: { inProcess: result.elapsedMs, keys: result.keys } }
+      return { ms: run.ms, parts: { inProcess: result.elapsedMs, migrate: result.migrateMs, keys: result.keys } }
     }
     const redisCli = (pipeline: number | undefined) => async (): Promise<Sample> => {
       const ids = await nodeIds(stack)
@@ -56,7 +56,7 @@ async function nodeIds(stack: Stack): Promise<Map<string, string>> {
 
 function reshardLines(m: Medians): Line[] {
   const s = (key: string, part?: string) => seconds(m, key, part)
-  const detail = `ours ${s('ours')} (in process ${s('ours', 'inProcess')}, ~${Math.round(m.part('ours', 'keys'))} keys), redis-cli pipeline 10 ${s('cli10')}, pipeline 1000 ${s('cli1000')}`
+  const detail = `ours ${s('ours')} (in process ${s('ours', 'inProcess')}, of which waiting for MIGRATE ${s('ours', 'migrate')}, ~${Math.round(m.part('ours', 'keys'))} keys), redis-cli pipeline 10 ${s('cli10')}, pipeline 1000 ${s('cli1000')}`
   return [
     { name: 'reshard: ours / redis-cli pipeline 10', value: m.ms('ours') / m.ms('cli10'), range: m.ratioRange('ours', 'cli10'), unit: 'x', detail, target: { max: 0.33 } },
     { name: 'reshard: ours / redis-cli pipeline 1000', value: m.ms('ours') / m.ms('cli1000'), range: m.ratioRange('ours', 'cli1000'), unit: 'x', detail: 'same runs', target: { max: 1.0 } },
