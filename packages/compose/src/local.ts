@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BusyError, ConfigError, TemporaryError, connectNode, isAlive, isPaused, runRedisCli, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
+import { BusyError, ConfigError, TemporaryError, addedNodesFile, connectNode, isAlive, isPaused, runRedisCli, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
 import type { NodeState, Runtime, StartResult, StopResult } from './runtime.ts'
 import { findPortOwner, isPortFree } from './_ports.ts'
 import { assertCanWrite, confFile, logFile, onDisk, ownPidFile, redisPidFile, runningPid } from './_local-node.ts'
@@ -59,6 +59,8 @@ export const localRuntime: Runtime = {
       }),
     )
     if (purge) for (const node of stack.nodes) onDisk(() => rmSync(node.dataDir, { recursive: true, force: true }))
+    // the nodes added by cluster:add-node go with the cluster they joined
+    if (purge && stack.nodes.some((n) => !n.added)) onDisk(() => rmSync(addedNodesFile(stack.dataDir), { force: true }))
     return { runtime: 'local', stopped: stopped.filter((name) => name !== undefined), purged: purge }
   },
 

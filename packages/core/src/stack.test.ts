@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { loadStack } from './stack.ts'
+import { writeAddedNodes } from './added-nodes.ts'
 import { ConfigError } from './errors.ts'
 
 const REPO = resolve(import.meta.dirname, '../../..')
@@ -160,6 +161,37 @@ describe('loadStack()', () => {
     const root = scratch()
     writeFileSync(join(root, 'compose/docker-compose.yml'), 'services: [unclosed')
     expect(() => loadStack({ cwd: root, env: {} })).toThrow(/not valid YAML/)
+  })
+
+  it('merges the nodes added by cluster:add-node: the local record and compose services marked REDIS_ADDED', () => {
+    const root = scratch()
+    const file = join(root, 'compose/docker-compose.yml')
+    const service = '  redis-node-7:\n    environment:\n      REDIS_PORT: 7007\n      REDIS_BUS_PORT: 17007\n      REDIS_ADDED: replica-of redis-node-6\n    networks:\n      infra_net:\n        ipv4_address: 172.19.0.70\n'
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^ {2}redis-cluster-init:/m, `${service}\n  redis-cluster-init:`))
+    writeAddedNodes(join(root, '.data'), [{ name: 'redis-node-6', port: 7006, busPort: 17006, role: 'master' }])
+    const stack = loadStack({ cwd: root, env: { RC_DATA_DIR: '.data' } })
+    expect(stack.nodes.slice(6).map((n) => [n.name, n.index, n.port, n.busPort, n.role, n.masterIndex, n.slots, n.added, n.clusterIp])).toEqual([
+      ['redis-node-6', 6, 7006, 17006, 'master', undefined, undefined, true, undefined],
+      ['redis-node-7', 7, 7007, 17007, 'replica', 6, undefined, true, '172.19.0.70'],
+    ])
+    expect(stack.nodes[0]!.slots).toEqual({ start: 0, end: 5460 }) // the spec's layout is the six, still
+  })
+
+  it('reports an added node that clashes or names no master, and a broken record', () => {
+    const root = scratch()
+    writeAddedNodes(join(root, '.data'), [
+      { name: 'redis-node-2', port: 7006, busPort: 17006, role: 'master' },
+      { name: 'redis-node-6', port: 6379, busPort: 17007, role: 'master' },
+      { name: 'redis-node-7', port: 7008, busPort: 17008, role: 'replica-of redis-node-9' },
+      { name: 'redis-node-8', port: 7009, busPort: 17009, role: 'primary' },
+    ])
+    const error = catchError(() => loadStack({ cwd: root, env: { RC_DATA_DIR: '.data' } }))
+    expect(error.message).toMatch(/added node redis-node-2: not a free redis-node-N name/)
+    expect(error.message).toMatch(/port 6379 is used by both redis-node-0 and redis-node-6/)
+    expect(error.message).toMatch(/added node redis-node-7: replicates redis-node-9, which is not a node of this stack/)
+    expect(error.message).toMatch(/added node redis-node-8: role 'primary' is neither/)
+    writeFileSync(join(root, '.data/added-nodes.json'), '{"nodes": [{"name": 1}]}')
+    expect(catchError(() => loadStack({ cwd: root, env: { RC_DATA_DIR: '.data' } })).message).toMatch(/added-nodes.json is not a list of added nodes/)
   })
 
   it('fails clearly outside a toolkit checkout', () => {

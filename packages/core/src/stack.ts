@@ -8,6 +8,7 @@ import { splitSlots, type SlotRange } from './layout.ts'
 import { readSecret } from './_secret.ts'
 import { readEnvFile } from './_env-file.ts'
 import { DEFAULTS, checkPort, readSettings, type RuntimeName } from './settings.ts'
+import { appendAddedNodes, readAddedNodes, type AddedNode } from './added-nodes.ts'
 
 export type { RuntimeName }
 
@@ -28,6 +29,8 @@ export interface StackNode {
   readonly slots: SlotRange | undefined
   /** Local runtime only: the node's working directory. */
   readonly dataDir: string
+  /** Added to the spec's layout by `cluster:add-node` (no spec slots; `role`/`masterIndex` say what it was added as). */
+  readonly added?: true
 }
 
 export interface Stack {
@@ -60,9 +63,9 @@ export interface LoadStackOptions {
   env?: Readonly<Record<string, string | undefined>>
 }
 
-const NODE_SERVICE = /^redis-node-(\d+)$/
+export const NODE_SERVICE = /^redis-node-(\d+)$/
 const nodeService = z.object({
-  environment: z.object({ REDIS_PORT: z.unknown(), REDIS_BUS_PORT: z.unknown() }),
+  environment: z.object({ REDIS_PORT: z.unknown(), REDIS_BUS_PORT: z.unknown(), REDIS_ADDED: z.optional(z.string()) }),
   networks: z.optional(z.record(z.string(), z.nullish(z.object({ ipv4_address: z.optional(z.string()) })))),
 })
 
@@ -93,10 +96,13 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
   const composeFile = resolve(root, settings.composeFile)
   const compose = readCompose(composeFile, merged)
 
-  const services = Object.entries(compose.services ?? {})
+  const allServices = Object.entries(compose.services ?? {})
     .map(([name, service]) => ({ name, index: Number(NODE_SERVICE.exec(name)?.[1]), service }))
     .filter((s) => Number.isInteger(s.index))
     .sort((a, b) => a.index - b.index)
+  // services marked REDIS_ADDED were added by cluster:add-node: outside the spec's layout
+  const isAdded = (s: { service: unknown }) => (s.service as { environment?: { REDIS_ADDED?: unknown } })?.environment?.REDIS_ADDED !== undefined
+  const services = allServices.filter((s) => !isAdded(s))
   if (services.length < 6 || services.length % 2 !== 0) {
     problems.push(`${composeFile} defines ${services.length} redis-node-N services; the layout needs an even number, at least 6`)
   }
@@ -104,7 +110,8 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
   const ranges = splitSlots(Math.max(1, Math.floor(masters)))
   const dataDir = resolve(root, settings.dataDir)
   const nodes: StackNode[] = []
-  for (const { name, index, service } of services) {
+  const added: (AddedNode & { clusterIp?: string })[] = []
+  for (const { name, index, service } of allServices) {
     const parsed = nodeService.safeParse(service)
     if (!parsed.success) {
       problems.push(...parsed.error.issues.map((i) => `${name}.${i.path.join('.')}: ${i.message}`))
@@ -115,6 +122,12 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
       problems.push(...ports.problems)
       continue
     }
+    const clusterIp = Object.values(parsed.data.networks ?? {})[0]?.ipv4_address
+    const addedAs = parsed.data.environment.REDIS_ADDED
+    if (addedAs !== undefined) {
+      added.push({ name, ...ports, role: addedAs, clusterIp })
+      continue
+    }
     const isMaster = index < masters
     nodes.push({
       index,
@@ -122,13 +135,17 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
       port: ports.port,
       busPort: ports.busPort,
       host: '127.0.0.1',
-      clusterIp: Object.values(parsed.data.networks ?? {})[0]?.ipv4_address,
+      clusterIp,
       role: isMaster ? 'master' : 'replica',
       masterIndex: isMaster ? undefined : index - masters,
       slots: isMaster ? ranges[index] : undefined,
       dataDir: join(dataDir, name),
     })
   }
+  const record = readAddedNodes(dataDir)
+  if ('problem' in record) problems.push(record.problem)
+  else added.push(...record.nodes)
+  problems.push(...appendAddedNodes(nodes, added, dataDir))
   problems.push(...duplicatePorts(nodes))
 
   const secretFile = resolve(dirname(composeFile), compose.secrets?.redis_password?.file ?? '../secrets/redis_password.txt')

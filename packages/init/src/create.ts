@@ -28,6 +28,8 @@ interface NodeView extends FormationView {
  * unchanged. Nothing is ever reset.
  */
 export async function createCluster(stack: Stack, runtime: Runtime, clients: readonly Redis[]): Promise<CreateClusterResult> {
+  // Nodes are added (cluster:add-node) only to a formed, healthy cluster: forming is not up's job then, health says the rest.
+  if (stack.nodes.some((n) => n.added)) return { action: 'existing', steps: [] }
   const views = await readViews(stack, clients)
   const formation = classifyFormation(stack, views)
   if (formation.state === 'formed') return { action: 'existing', steps: [] }

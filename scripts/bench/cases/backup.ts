@@ -18,16 +18,7 @@ export const backupCase: BenchCase = {
   summary: '`pnpm backup` (3 parallel pulls from replicas + checks) against BGSAVE on each master in turn + cp + redis-check-rdb, 1M keys',
   defaultRuns: 5,
   async prepare() {
-    const test = await createTestStack({ env: { RC_TIMEOUT_MS: '120000' } })
-    onCleanup(() => test.cleanup())
-    const stack = test.load()
-    await localRuntime.start(stack)
-    await formCluster(stack, localRuntime)
-    await load(stack)
-    const clients = await connectAll(stack)
-    onCleanup(() => clients.forEach((c) => c.disconnect()))
-    await waitForHealthy(stack, clients) // replicas caught up with the load
-    const env = { ...process.env, ...test.env }
+    const { test, stack, clients, env } = await loadedStack(120_000)
     assertOk('backup --help', await runChild(process.execPath, [...BACKUP, '--help'], { cwd: REPO_ROOT, env })) // bundle built, untimed
     const ours = async (): Promise<Sample> => {
       const dir = join(test.dir, 'ours')
@@ -43,6 +34,20 @@ export const backupCase: BenchCase = {
       lines: backupLines,
     }
   },
+}
+
+/** A stack of its own (cleaned up with the bench), formed, holding KEYS keys, replicas caught up: untimed. */
+export async function loadedStack(timeoutMs: number) {
+  const test = await createTestStack({ env: { RC_TIMEOUT_MS: `${timeoutMs}` } })
+  onCleanup(() => test.cleanup())
+  const stack = test.load()
+  await localRuntime.start(stack)
+  await formCluster(stack, localRuntime)
+  await load(stack)
+  const clients = await connectAll(stack)
+  onCleanup(() => clients.forEach((c) => c.disconnect()))
+  await waitForHealthy(stack, clients) // replicas caught up with the load
+  return { test, stack, clients, env: { ...process.env, ...test.env } }
 }
 
 /** Writes KEYS string keys through a cluster client, 20k commands in flight at a time (untimed). */

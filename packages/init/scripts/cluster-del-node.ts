@@ -1,0 +1,19 @@
+#!/usr/bin/env tsx
+import { runScript } from '@redis-cluster/core'
+import { selectRuntime } from '@redis-cluster/compose'
+import { delNode } from '../src/index.ts'
+
+await runScript({
+  name: 'cluster:del-node',
+  description: 'remove a node added by cluster:add-node once it owns no slots: forgotten by every node, stopped, its data deleted',
+  positionals: 'NODE',
+  flags: {
+    force: { type: 'boolean', description: 'remove it even when the cluster is not healthy (every node must still answer)' },
+  },
+  lock: true,
+  run: async ({ stack, args, positionals, progress, notice }) => {
+    const runtime = await selectRuntime(stack, { notice })
+    return delNode(stack, runtime, { node: positionals[0], force: args.force, progress, notice })
+  },
+  render: (r) => `${r.node} removed: forgotten by ${r.forgottenBy} nodes${r.stopped ? ', stopped, its data deleted' : ''}`,
+})
