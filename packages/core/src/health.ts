@@ -59,7 +59,7 @@ export async function readNodes(stack: Stack, clients?: readonly NodeClient[]): 
 }
 
 /** What kind of problem, so `cluster:check` names its fix and `cluster:fix` knows what to act on. */
-export type ProblemKind = 'unreachable' | 'open-slot' | 'uncovered' | 'claimed-twice' | 'replica-link' | 'no-replica' | 'failing' | 'views' | 'unmet' | 'catching-up' | 'persistence' | 'formation' | 'foreign'
+export type ProblemKind = 'unreachable' | 'open-slot' | 'uncovered' | 'claimed-twice' | 'replica-link' | 'no-replica' | 'failing' | 'views' | 'unmet' | 'catching-up' | 'persistence' | 'formation' | 'empty-master' | 'foreign'
 
 export interface Problem {
   readonly kind: ProblemKind
@@ -87,6 +87,7 @@ const FIXES: Readonly<Record<ProblemKind, string>> = {
   'catching-up': 'wait, then pnpm cluster:check',
   persistence: 'free disk space or fix the data dir permissions (see pnpm logs)',
   formation: 'pnpm run up (finishes an interrupted creation)',
+  'empty-master': 'pnpm cluster:rebalance (moves slots onto it), or pnpm cluster:del-node to remove it',
   foreign: 'forget it on every node (pnpm cli -- -p PORT cluster forget ID), or add it to the stack',
 }
 
@@ -142,7 +143,10 @@ export function assessHealth(stack: Stack, readings: readonly NodeReading[]): He
       else if (self && entry.configEpoch !== self.configEpoch) say('views', `sees ${nameOf(entry)} at config epoch ${entry.configEpoch}, it says ${self.configEpoch}`)
     }
     const { myself } = answer
-    if (myself.role === 'master' && myself.slots.length === 0) say('formation', 'is a master without slots: it should replicate a master (an interrupted creation? run `pnpm run up`)')
+    if (myself.role === 'master' && myself.slots.length === 0) {
+      if (answer.node.added) say('empty-master', 'is an added master without slots yet')
+      else say('formation', 'is a master without slots: it should replicate a master (an interrupted creation? run `pnpm run up`)')
+    }
     if (myself.role === 'master' && myself.slots.length > 0) {
       const online = replicaLinks(answer).filter((r) => r.state === 'online')
       if (online.length === 0) say('no-replica', `master of ${formatRanges(myself.slots)} has no replica online: losing it loses those slots`)

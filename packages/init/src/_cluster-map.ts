@@ -1,4 +1,5 @@
-import { CheckFailedError, TemporaryError, UsageError, answered, assessHealth, countSlots, readNodes, summarize, waitFor, type NodeAnswer, type NodeSilence, type Stack } from '@redis-cluster/core'
+import { CheckFailedError, TemporaryError, UsageError, answered, assessHealth, countSlots, readNodes, summarize, waitFor, type NodeAnswer, type NodeSilence, type Problem, type Stack } from '@redis-cluster/core'
+import { resolveNode } from './resolve-node.ts'
 
 // The cluster as the maintenance commands (reshard, rebalance, add/del node) see it before they act.
 
@@ -54,29 +55,26 @@ export async function readCluster(stack: Stack): Promise<ClusterMap> {
     throw new TemporaryError(`not every node answers: ${summarize(silent.map((r) => r.error.message))}`, 'start it (`pnpm run up`) or remove it first; see `pnpm status`')
   }
   const answers = readings.filter(answered)
-  const added = answers.filter((a) => a.node.added && a.myself.role === 'master').map((a) => a.node.name)
-  const expected = (p: string) => added.some((name) => p.startsWith(`${name}: is a master without slots`) || (p.startsWith(`${name}: master of `) && p.includes('has no replica online')))
-  const problems = assessHealth(stack, readings).problems.filter((p) => !expected(p))
+  const added = new Set(answers.filter((a) => a.node.added && a.myself.role === 'master').map((a) => a.node.name))
+  const expected = (p: Problem) => added.has(p.node) && (p.kind === 'empty-master' || p.kind === 'no-replica')
+  const problems = assessHealth(stack, readings).details.filter((p) => !expected(p)).map((p) => p.text)
   return { answers, masters: answers.filter((a) => a.myself.role === 'master'), problems }
 }
 
-/**
- * A node named by the user: stack name (`redis-node-3`), index (`3`),
- * client port (`7003`) or cluster node id (the full 40 characters or a
- * unique prefix of at least 6). Unknown: UsageError naming the choices.
- */
-export function findClusterNode(map: ClusterMap, given: string, flag: string): NodeAnswer {
-  const exact = map.answers.find((a) => a.node.name === given || `${a.node.index}` === given || `${a.node.port}` === given)
-  if (exact) return exact
-  const byId = given.length >= 6 && /^[0-9a-f]+$/.test(given) ? map.answers.filter((a) => a.id.startsWith(given)) : []
-  if (byId.length === 1) return byId[0]!
-  const names = map.answers.map((a) => a.node.name)
-  throw new UsageError(`${flag}: unknown node '${given}'`, `name one of ${names.join(', ')} (or its index, port or node id)`)
+/** A node of the cluster named by the user (see resolveNode); `flag` says which argument named it. */
+export function findClusterNode(stack: Stack, map: ClusterMap, given: string, flag: string): NodeAnswer {
+  try {
+    const node = resolveNode(stack, given, map.answers)
+    // readCluster refuses a cluster where a node is silent, so every stack node has an answer.
+    return map.answers.find((a) => a.node === node)!
+  } catch (error) {
+    throw error instanceof UsageError ? new UsageError(`${flag}: ${error.message}`, error.hint) : error
+  }
 }
 
 /** A node that must be a master (the source or target of a move). */
-export function findMaster(map: ClusterMap, given: string, flag: string): NodeAnswer {
-  const node = findClusterNode(map, given, flag)
+export function findMaster(stack: Stack, map: ClusterMap, given: string, flag: string): NodeAnswer {
+  const node = findClusterNode(stack, map, given, flag)
   if (node.myself.role !== 'master') {
     const master = map.answers.find((a) => a.id === node.myself.masterId)
     throw new UsageError(`${flag}: ${node.node.name} is a replica${master ? ` of ${master.node.name}` : ''}; slots live on masters`, `name a master: ${map.masters.map((m) => m.node.name).join(', ')}`)

@@ -46,7 +46,7 @@ export async function addNode(stack: Stack, runtime: Runtime, options: AddNodeOp
   }
   const others = { ...stack, nodes: stack.nodes.filter((n) => n !== declared) }
   const map = await readClusterMap(others)
-  const master = options.replicaOf === undefined ? undefined : findMaster(map, options.replicaOf, '--replica-of')
+  const master = options.replicaOf === undefined ? undefined : findMaster(stack, map, options.replicaOf, '--replica-of')
   if (master && master.myself.slots.length === 0) throw new UsageError(`--replica-of: ${master.node.name} owns no slots`, 'replicate a master that owns slots')
   const role = master ? `replica-of ${master.node.name}` : 'master'
   const withNode = declared ? stack : recordNode(stack, runtime, options, role)

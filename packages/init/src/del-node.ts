@@ -29,7 +29,7 @@ export interface DelNodeResult {
 export async function delNode(stack: Stack, runtime: Runtime, options: DelNodeOptions): Promise<DelNodeResult> {
   if (options.node === undefined) throw new UsageError('name the node to remove', 'e.g. pnpm cluster:del-node redis-node-6')
   const map = await readCluster(stack)
-  const target = findClusterNode(map, options.node, 'node')
+  const target = findClusterNode(stack, map, options.node, 'node')
   if (!target.node.added) throw new UsageError(`${target.node.name} is one of the spec's nodes (the compose file's), not an added one`, 'only nodes added by `pnpm cluster:add-node` can be removed')
   if (target.myself.slots.length > 0) {
     throw new CheckFailedError(

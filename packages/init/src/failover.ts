@@ -2,7 +2,6 @@ import {
   answered,
   connectAll,
   connectNode,
-  findNode,
   layoutSwaps,
   parseClusterNodes,
   readNodes,
@@ -10,7 +9,6 @@ import {
   waitForHealthy,
   CheckFailedError,
   TemporaryError,
-  UsageError,
   type HealthReport,
   type NodeAnswer,
   type NodeReading,
@@ -18,6 +16,7 @@ import {
   type Stack,
   type StackNode,
 } from '@redis-cluster/core'
+import { resolveNode } from './resolve-node.ts'
 
 /** default: the master hands over with no write lost; force: without the master's consent (it is down); takeover: without a vote either. */
 export type FailoverMode = 'default' | 'force' | 'takeover'
@@ -96,18 +95,6 @@ export interface RestoreLayoutResult {
   readonly elapsedMs: number
 }
 
-/** A node by name or index (findNode), port, or node id (or a prefix of 8+ characters). */
-export function resolveNode(stack: Stack, ref: string, readings: readonly NodeReading[]): StackNode {
-  const byPort = stack.nodes.find((n) => `${n.port}` === ref)
-  if (byPort) return byPort
-  const byId = ref.length >= 8 && /^[0-9a-f]+$/.test(ref) ? readings.filter(answered).filter((r) => r.id.startsWith(ref)) : []
-  if (byId.length === 1) return byId[0]!.node
-  try {
-    return findNode(stack, ref)
-  } catch (error) {
-    throw new UsageError(`unknown node '${ref}': not a node name, index, port or id of this stack`, error instanceof UsageError ? `${error.hint}, a port, or a node id` : undefined)
-  }
-}
 
 function pairOf(target: NodeAnswer, readings: readonly NodeReading[]): { replica: NodeReading; master: NodeReading } {
   const answers = readings.filter(answered)

@@ -25,16 +25,16 @@ export async function rebalance(stack: Stack, options: RebalanceOptions = {}): P
   const threshold = parseWhole('threshold', options.threshold, { min: 0, max: 100 }) ?? 2
   const pipeline = parseWhole('pipeline', options.pipeline, { min: 1, max: 100_000 }) ?? DEFAULT_PIPELINE
   const map = await readClusterMap(stack, { force: options.force })
-  const weights = parseWeights(map, options.weights)
+  const weights = parseWeights(stack, map, options.weights)
   return runPlan(stack, map, planRebalance(map.masters, weights, threshold), { ...options, pipeline })
 }
 
-function parseWeights(map: ClusterMap, text: string | undefined): Map<NodeAnswer, number> {
+function parseWeights(stack: Stack, map: ClusterMap, text: string | undefined): Map<NodeAnswer, number> {
   const weights = new Map(map.masters.map((m) => [m, 1]))
   for (const item of text ? text.split(',') : []) {
     const [name = '', value = ''] = item.split('=')
     if (!/^[0-9]+(\.[0-9]+)?$/.test(value)) throw new UsageError(`--weights: '${item}' is not NODE=WEIGHT with a number of at least 0`, 'e.g. --weights redis-node-0=2,redis-node-1=1')
-    weights.set(findMaster(map, name, '--weights'), Number(value))
+    weights.set(findMaster(stack, map, name, '--weights'), Number(value))
   }
   if ([...weights.values()].every((w) => w === 0)) throw new UsageError('--weights: every master weighs 0', 'give at least one master a weight above 0')
   return weights

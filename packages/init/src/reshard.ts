@@ -28,8 +28,8 @@ export async function reshard(stack: Stack, options: ReshardOptions): Promise<Sl
   const count = parseWhole('slots', options.slots, { min: 1, max: 16384 })!
   const pipeline = parseWhole('pipeline', options.pipeline, { min: 1, max: 100_000 }) ?? DEFAULT_PIPELINE
   const map = await readClusterMap(stack, { force: options.force })
-  const from = findMaster(map, options.from!, '--from')
-  const to = findMaster(map, options.to!, '--to')
+  const from = findMaster(stack, map, options.from!, '--from')
+  const to = findMaster(stack, map, options.to!, '--to')
   if (from === to) throw new UsageError(`--from and --to both name ${from.node.name}`, 'name two different masters')
   const owned = slotsOf(from)
   if (count > owned.length) throw new UsageError(`--slots ${count}: ${from.node.name} owns only ${owned.length} slots`, `ask for at most ${owned.length}`)
