@@ -41,13 +41,14 @@ describe('restore --logical', () => {
   })
   afterAll(() => test?.cleanup())
 
-  it('asks for --logical and --yes (exit 2, the plan printed), then brings every key back after FLUSHALL; a second run changes nothing', async () => {
+  it('--logical: asks for --yes (exit 2, the plan printed), then brings every key back after FLUSHALL; a second run changes nothing', async () => {
     await flushMasters(stack)
-    const noLogical = await runCli('backup/restore', ['latest', '--yes'], env())
-    expect([noLogical.exitCode, noLogical.stderr]).toEqual([2, expect.stringMatching(/say which restore: `pnpm restore --logical`/)])
+    const both = await runCli('backup/restore', ['latest', '--logical', '--physical', '--yes'], env())
+    expect([both.exitCode, both.stderr]).toEqual([2, expect.stringMatching(/--physical and --logical exclude each other/)])
     const noYes = await runCli('backup/restore', ['latest', '--logical'], env())
     expect(noYes.exitCode).toBe(2)
-    expect(noYes.stderr).toMatch(new RegExp(`would restore backup ${backup.name} \\(${written} keys: shard-0.rdb \\(\\d+ keys\\)[\\s\\S]*fix: add --yes`))
+    expect(noYes.stderr).toMatch(/^restore: logical \(--logical\)$/m)
+    expect(noYes.stderr).toMatch(new RegExp(`would restore backup ${backup.name} \\(${written} keys: shard-0.rdb \\(\\d+ keys\\)[\\s\\S]*fix: run again with --yes: pnpm restore \\S+ --logical --yes`))
     expect((await snapshot(stack)).get(ALL_KEYS[0]!.toString('hex'))!.type).toBe('none')
 
     const run = await runCli('backup/restore', ['latest', '--logical', '--yes', '--json'], env())
@@ -95,8 +96,10 @@ describe('restore --logical', () => {
     } finally {
       clients.forEach((c) => c.disconnect())
     }
-    const run = await runCli('backup/restore', ['latest', '--logical', '--yes'], env())
+    // No --logical: restore sees the layout differs and chooses the logical restore itself.
+    const run = await runCli('backup/restore', ['latest', '--yes'], env())
     expect(run.exitCode, run.stderr).toBe(0)
+    expect(run.stderr).toMatch(/^restore: logical \(a physical restore is not possible here: the cluster's slot layout differs from the backup's/m)
     expectSameContent(before, await snapshot(stack))
 
     // Each master holds exactly the keys of the slots it owns now, and node-1 holds some of the moved ones.
