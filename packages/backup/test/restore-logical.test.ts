@@ -9,14 +9,18 @@ import { createTestStack, runCli, type TestStack } from '@redis-cluster/test-uti
 import type { BackupResult, LogicalRestoreResult } from '../src/index.ts'
 import { ALL_KEYS, flushMasters, snapshot, writeData, type KeyState } from './restore-fixtures.ts'
 
-/** Every key back with its type and value; a TTL kept (still set, not longer, at most a minute shorter), no TTL where there was none. */
-function expectSameContent(before: Map<string, KeyState>, after: Map<string, KeyState>) {
+/**
+ * Every key back with its type and value; a TTL kept: its expiry time the same as when `before` was read (`at`),
+ * so now shorter by the time since, within a second; no TTL where there was none.
+ */
+function expectSameContent(before: Map<string, KeyState>, at: number, after: Map<string, KeyState>) {
+  const elapsed = Date.now() - at
   expect(after.size).toBe(before.size)
   for (const [key, was] of before) {
     const now = after.get(key)!
     expect([key, now.type, now.value]).toEqual([key, was.type, was.value])
     if (was.pttl < 0) expect(now.pttl, key).toBe(-1)
-    else expect(now.pttl > was.pttl - 60_000 && now.pttl <= was.pttl, `${key}: pttl ${now.pttl} vs ${was.pttl}`).toBe(true)
+    else expect(now.pttl > was.pttl - elapsed - 1000 && now.pttl <= was.pttl, `${key}: pttl ${now.pttl} vs ${was.pttl} ${elapsed} ms before`).toBe(true)
   }
 }
 
@@ -25,6 +29,7 @@ describe('restore --logical', () => {
   let stack: Stack
   let written: number
   let before: Map<string, KeyState>
+  let beforeAt: number
   let backup: BackupResult
   const env = () => ({ ...test.env, RC_BACKUP_DIR: join(test.dir, 'backups') })
   beforeAll(async () => {
@@ -33,6 +38,7 @@ describe('restore --logical', () => {
     await localRuntime.start(stack)
     await formCluster(stack, localRuntime)
     written = await writeData(stack)
+    beforeAt = Date.now()
     before = await snapshot(stack)
     const run = await runCli('backup/backup', ['--json'], env())
     expect(run.exitCode, run.stderr).toBe(0)
@@ -57,12 +63,12 @@ describe('restore --logical', () => {
     expect(result).toMatchObject({ restored: written, expected: written, name: backup.name })
     expect(result.shards.map((s) => [s.file, s.restored, s.expired])).toEqual(backup.shards.map((s) => [s.file, s.keys, 0]))
     console.log(`logical restore: ${result.restored} keys in ${result.durationMs} ms, ${result.keysPerSecond} keys/s`)
-    expectSameContent(before, await snapshot(stack))
+    expectSameContent(before, beforeAt, await snapshot(stack))
 
     const again = await runCli('backup/restore', [backup.dir, '--logical', '--yes'], env())
     expect(again.exitCode, again.stderr).toBe(0)
     expect(again.stdout).toMatch(new RegExp(`restored ${written} of ${written} keys of ${backup.name}`))
-    expectSameContent(before, await snapshot(stack))
+    expectSameContent(before, beforeAt, await snapshot(stack))
   })
 
   it('refuses a byte-flipped backup (exit 1, naming the file) and writes nothing', async () => {
@@ -100,7 +106,7 @@ describe('restore --logical', () => {
     const run = await runCli('backup/restore', ['latest', '--yes'], env())
     expect(run.exitCode, run.stderr).toBe(0)
     expect(run.stderr).toMatch(/^restore: logical \(a physical restore is not possible here: the cluster's slot layout differs from the backup's/m)
-    expectSameContent(before, await snapshot(stack))
+    expectSameContent(before, beforeAt, await snapshot(stack))
 
     // Each master holds exactly the keys of the slots it owns now, and node-1 holds some of the moved ones.
     const owners = (await readNodes(stack)).filter(answered).filter((r) => r.myself.role === 'master')
@@ -125,6 +131,21 @@ describe('restore --logical', () => {
     expect(moved).toBeGreaterThan(0)
   })
 
+  it('a RESTORE a master refuses (OOM) fails the run: exit 1 naming the node, the key and Redis\' words', async () => {
+    await flushMasters(stack)
+    const nodes = await connectAll(stack)
+    try {
+      // maxmemory 1 byte: with nothing left to evict, every write is refused with OOM; reads and health checks still answer.
+      await Promise.all(nodes.map((n) => n.config('SET', 'maxmemory', '1')))
+      const run = await runCli('backup/restore', ['latest', '--logical', '--yes'], env())
+      expect(run.exitCode, run.stderr).toBe(1)
+      expect(run.stderr).toMatch(/redis-node-\d \(127\.0\.0\.1:\d+\) refused RESTORE: OOM command not allowed .*\(key ".+"\)/)
+    } finally {
+      await Promise.all(nodes.map((n) => n.config('SET', 'maxmemory', '0')))
+      nodes.forEach((n) => n.disconnect())
+    }
+  })
+
   it('refuses an unhealthy cluster (a replica down) naming the problem; --force restores anyway', async () => {
     await flushMasters(stack)
     const replica = (await connectAll(stack, [stack.nodes[5]!]))[0]!
@@ -135,6 +156,6 @@ describe('restore --logical', () => {
     expect(refused.stderr).toMatch(/the cluster is not healthy: .*redis-node-5[\s\S]*fix: .*--force/)
     const forced = await runCli('backup/restore', ['latest', '--logical', '--yes', '--force'], env())
     expect(forced.exitCode, forced.stderr).toBe(0)
-    expectSameContent(before, await snapshot(stack))
+    expectSameContent(before, beforeAt, await snapshot(stack))
   })
 })
