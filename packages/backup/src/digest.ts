@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { CheckFailedError, throwIfStopped, type NodeClient } from '@redis-cluster/core'
+import { Command } from 'ioredis'
 
 export interface Digest {
   readonly keys: number
@@ -12,7 +13,8 @@ const SCAN_COUNT = 1000
 /**
  * The content digest of a dataset spread over standalone-addressed nodes
  * (a cluster's masters, or the scratch servers holding a backup's RDBs):
- * for every key its name, type, a canonical value and whether it has a TTL,
+ * for every key its name, type, a canonical value (a stream's with its
+ * consumer groups) and whether it has a TTL,
  * keys sorted (by length, then bytes), sha256 over all. Two datasets with the same content have the
  * same digest however they are sharded or encoded: DUMP payloads are not
  * used because they depend on the encoding (listpack vs hashtable, which a
@@ -74,11 +76,33 @@ async function canonicalValue(client: NodeClient, key: Buffer, type: string): Pr
     }
     case 'stream': {
       const entries = (await client.xrangeBuffer(key, '-', '+')) as [Buffer, Buffer[]][]
-      return Buffer.concat(entries.map(([id, fields]) => lengthPrefixed([id, ...fields])))
+      return Buffer.concat([...entries.map(([id, fields]) => lengthPrefixed([id, ...fields])), await streamGroups(client, key)])
     }
     default:
       throw new CheckFailedError(`key ${key.toString()} has type ${type}, which the digest cannot read`, 'digest covers string, list, set, zset, hash and stream keys')
   }
+}
+
+/**
+ * A stream's consumer groups, which DUMP and the RDB carry too: each group's
+ * name and last delivered id, its pending entries (id, consumer, deliveries)
+ * and its consumers' names, groups and consumers sorted by name. Idle and
+ * seen times are left out: they change with every read.
+ */
+async function streamGroups(client: NodeClient, key: Buffer): Promise<Buffer> {
+  const raw = (command: string, args: (string | number | Buffer)[]) => client.sendCommand(new Command(command, args, { replyEncoding: null })) as Promise<unknown>
+  const field = (info: unknown[], name: string) => info[info.findIndex((v, i) => i % 2 === 0 && String(v) === name) + 1]
+  const groups = (await raw('XINFO', ['GROUPS', key])) as unknown[][]
+  const parts = await Promise.all(
+    groups.map(async (info) => {
+      const name = field(info, 'name') as Buffer
+      const count = Number(field(info, 'pending'))
+      const pending = count > 0 ? ((await raw('XPENDING', [key, name, '-', '+', count])) as [Buffer, Buffer, number, number][]) : []
+      const consumers = ((await raw('XINFO', ['CONSUMERS', key, name])) as unknown[][]).map((c) => field(c, 'name') as Buffer)
+      return lengthPrefixed([name, field(info, 'last-delivered-id') as Buffer, ...pending.flatMap(([id, consumer, , deliveries]) => [id, consumer, Buffer.from(String(deliveries))]), ...consumers.sort(Buffer.compare)])
+    }),
+  )
+  return lengthPrefixed(parts.sort(Buffer.compare))
 }
 
 /** Each part prefixed by its length, so no two different sequences give the same bytes. */

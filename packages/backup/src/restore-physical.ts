@@ -44,33 +44,38 @@ const markerFile = (stack: Stack) => join(stack.dataDir, 'restore-physical.json'
 interface Marker { backup: string; stamp: string; masters: string[]; aof: AofNames }
 
 /**
+ * A physical restore's plan, or why one is not possible here (the runtime
+ * cannot place files, the slot layout differs): then `pnpm restore` takes the
+ * logical one, and `--physical` throws `reason`. A problem that stops any
+ * restore (a backup that fails verification, a node down, another backup's
+ * interrupted restore) is thrown, not returned.
+ */
+export type PhysicalAssessment = { readonly possible: true; readonly plan: PhysicalPlan } | { readonly possible: false; readonly reason: ConfigError | CheckFailedError }
+
+/**
  * What a physical restore of `dir` would do, or why it cannot: only on the
  * local runtime (it places files in the nodes' dirs); only a backup that
  * verifies; only onto a cluster whose current masters own exactly the
  * backup's shards (matched by slots, not names); every node up unless
  * `force`. A restore that was interrupted is resumed from its marker.
+ * Verification (the slow part) runs last, once the restore is possible.
  */
-export async function planPhysicalRestore(stack: Stack, dir: string, { force = false } = {}): Promise<PhysicalPlan> {
+export async function assessPhysicalRestore(stack: Stack, dir: string, { force = false } = {}): Promise<PhysicalAssessment> {
   // The runtime in use, not RC_RUNTIME: `auto` (the default) may well be local.
   const runtime = await selectRuntime(stack)
-  if (runtime.name !== 'local') throw new ConfigError(`a physical restore places files in the nodes' data dirs, which the ${runtime.name} runtime cannot do yet`, USE_LOGICAL)
-  const verified = await verifyBackup(dir)
-  if (!verified.good) throw new CheckFailedError(`${dir} fails verification: ${verified.problems.join('; ')}`, 'nothing was changed; restore another backup (`pnpm backup:list`)')
+  if (runtime.name !== 'local') return { possible: false, reason: new ConfigError(`a physical restore places files in the nodes' data dirs, which the ${runtime.name} runtime cannot do yet`, USE_LOGICAL) }
   const manifest = await readManifest(dir)
   const byName = (name: string) => stack.nodes.find((n) => n.name === name)
   const marker = await readMarker(stack)
   if (marker && marker.backup !== dir) {
-    throw new CheckFailedError(`a physical restore of ${marker.backup} was interrupted; the cluster holds part of it`, `finish it first: pnpm restore:physical ${marker.backup} --yes`)
+    throw new CheckFailedError(`a physical restore of ${marker.backup} was interrupted; the cluster holds part of it`, `finish it first: pnpm restore ${marker.backup} --yes`)
   }
-  const planWith = (masters: readonly StackNode[], aof: AofNames, stamp: string, resumed: boolean): PhysicalPlan => ({
-    dir,
-    backup: manifest.name,
-    shards: manifest.shards.map((s, i) => ({ index: s.index, file: s.file, slots: formatRanges(s.slots), keys: s.keys, master: masters[i]! })),
-    cleared: stack.nodes.filter((n) => !masters.includes(n)),
-    aof,
-    stamp,
-    resumed,
-  })
+  const planWith = async (masters: readonly StackNode[], aof: AofNames, stamp: string, resumed: boolean): Promise<PhysicalAssessment> => {
+    const verified = await verifyBackup(dir)
+    if (!verified.good) throw new CheckFailedError(`${dir} fails verification: ${verified.problems.join('; ')}`, 'nothing was changed; restore another backup (`pnpm backup:list`)')
+    const shards = manifest.shards.map((s, i) => ({ index: s.index, file: s.file, slots: formatRanges(s.slots), keys: s.keys, master: masters[i]! }))
+    return { possible: true, plan: { dir, backup: manifest.name, shards, cleared: stack.nodes.filter((n) => !masters.includes(n)), aof, stamp, resumed } }
+  }
   if (marker) {
     const masters = marker.masters.map(byName)
     if (masters.some((m) => !m) || masters.length !== manifest.shards.length) throw new ConfigError(`${markerFile(stack)} names nodes this stack does not have`, 'restore the .env it was written with')
@@ -89,13 +94,13 @@ export async function planPhysicalRestore(stack: Stack, dir: string, { force = f
   const missing = manifest.shards.filter((_, i) => !masters[i]).map((s) => formatRanges(s.slots))
   if (missing.length > 0 || owners.length !== manifest.shards.length) {
     const now = owners.map((a) => `${a.node.name} ${formatRanges(a.myself.slots)}`).join(', ')
-    throw new CheckFailedError(`the cluster's slot layout differs from the backup's (no master owns exactly ${missing.join(' / ') || 'the same shards'}; now: ${now})`, USE_LOGICAL)
+    return { possible: false, reason: new CheckFailedError(`the cluster's slot layout differs from the backup's (no master owns exactly ${missing.join(' / ') || 'the same shards'}; now: ${now})`, USE_LOGICAL) }
   }
   const client = await connectNode(stack, masters[0]!)
   try {
     const get = async (name: string) => ((await client.config('GET', name)) as string[])[1]!
     const aof = { dir: await get('appenddirname'), file: await get('appendfilename') }
-    return planWith(masters as StackNode[], aof, new Date().toISOString().replace(/[:.]/g, '-'), false)
+    return await planWith(masters as StackNode[], aof, new Date().toISOString().replace(/[:.]/g, '-'), false)
   } finally {
     client.disconnect()
   }

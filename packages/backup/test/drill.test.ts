@@ -3,7 +3,7 @@ import { closeSync, cpSync, openSync, readFileSync, readdirSync, writeSync } fro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connectAll, type Stack } from '@redis-cluster/core'
+import { connectAll, connectCluster, type Stack } from '@redis-cluster/core'
 import { isPortFree, localRuntime } from '@redis-cluster/compose'
 import { formCluster } from '@redis-cluster/init'
 import { REPO_ROOT, createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
@@ -36,6 +36,16 @@ describe('backup:drill', () => {
     await localRuntime.start(stack)
     await formCluster(stack, localRuntime)
     written = await writeData(stack)
+    // Consumer groups on some streams, with entries read and pending: the drill's PASS covers them too.
+    const cluster = connectCluster(stack)
+    try {
+      for (let n = 0; n < 10; n++) {
+        await cluster.xgroup('CREATE', `stream:${n}`, 'readers', '0')
+        await cluster.xreadgroup('GROUP', 'readers', `consumer-${n}`, 'COUNT', 1, 'STREAMS', `stream:${n}`, '>')
+      }
+    } finally {
+      cluster.disconnect()
+    }
     const run = await runCli('backup/backup', ['--json'], env())
     expect(run.exitCode, run.stderr).toBe(0)
     backup = JSON.parse(run.stdout)
@@ -98,5 +108,28 @@ describe('backup:drill', () => {
     expect(stderr).toMatch(/stopped by Ctrl-C/)
     await expectPortsFreed(stderr)
     expect(drillDirs()).toEqual(dirsBefore)
+  })
+
+  it("the digest covers a stream's consumer groups: a new group, a read (pending entry) and its acknowledgement each change it", async () => {
+    const { digestNodes } = await import('../src/index.ts')
+    const masters = await connectAll(stack, stack.nodes.filter((n) => n.role === 'master'))
+    const cluster = connectCluster(stack)
+    try {
+      const digest = async () => (await digestNodes(masters)).sha256
+      await cluster.xadd('grouped', '*', 'f', 'v')
+      const seen = [await digest()]
+      await cluster.xgroup('CREATE', 'grouped', 'g', '0')
+      seen.push(await digest())
+      const read = (await cluster.xreadgroup('GROUP', 'g', 'c', 'STREAMS', 'grouped', '>')) as [string, [string, string[]][]][]
+      const id = read[0]![1][0]![0]
+      seen.push(await digest())
+      await cluster.xack('grouped', 'g', id)
+      seen.push(await digest())
+      expect(new Set(seen).size).toBe(4)
+    } finally {
+      await cluster.del('grouped')
+      cluster.disconnect()
+      masters.forEach((m) => m.disconnect())
+    }
   })
 })

@@ -9,14 +9,18 @@ import { createTestStack, runCli, type TestStack } from '@redis-cluster/test-uti
 import type { BackupResult, LogicalRestoreResult } from '../src/index.ts'
 import { ALL_KEYS, flushMasters, snapshot, writeData, type KeyState } from './restore-fixtures.ts'
 
-/** Every key back with its type and value; a TTL kept (still set, not longer, at most a minute shorter), no TTL where there was none. */
-function expectSameContent(before: Map<string, KeyState>, after: Map<string, KeyState>) {
+/**
+ * Every key back with its type and value; a TTL kept: its expiry time the same as when `before` was read (`at`),
+ * so now shorter by the time since, within a second; no TTL where there was none.
+ */
+function expectSameContent(before: Map<string, KeyState>, at: number, after: Map<string, KeyState>) {
+  const elapsed = Date.now() - at
   expect(after.size).toBe(before.size)
   for (const [key, was] of before) {
     const now = after.get(key)!
     expect([key, now.type, now.value]).toEqual([key, was.type, was.value])
     if (was.pttl < 0) expect(now.pttl, key).toBe(-1)
-    else expect(now.pttl > was.pttl - 60_000 && now.pttl <= was.pttl, `${key}: pttl ${now.pttl} vs ${was.pttl}`).toBe(true)
+    else expect(now.pttl > was.pttl - elapsed - 1000 && now.pttl <= was.pttl, `${key}: pttl ${now.pttl} vs ${was.pttl} ${elapsed} ms before`).toBe(true)
   }
 }
 
@@ -25,6 +29,7 @@ describe('restore --logical', () => {
   let stack: Stack
   let written: number
   let before: Map<string, KeyState>
+  let beforeAt: number
   let backup: BackupResult
   const env = () => ({ ...test.env, RC_BACKUP_DIR: join(test.dir, 'backups') })
   beforeAll(async () => {
@@ -33,6 +38,7 @@ describe('restore --logical', () => {
     await localRuntime.start(stack)
     await formCluster(stack, localRuntime)
     written = await writeData(stack)
+    beforeAt = Date.now()
     before = await snapshot(stack)
     const run = await runCli('backup/backup', ['--json'], env())
     expect(run.exitCode, run.stderr).toBe(0)
@@ -41,13 +47,14 @@ describe('restore --logical', () => {
   })
   afterAll(() => test?.cleanup())
 
-  it('asks for --logical and --yes (exit 2, the plan printed), then brings every key back after FLUSHALL; a second run changes nothing', async () => {
+  it('--logical: asks for --yes (exit 2, the plan printed), then brings every key back after FLUSHALL; a second run changes nothing', async () => {
     await flushMasters(stack)
-    const noLogical = await runCli('backup/restore', ['latest', '--yes'], env())
-    expect([noLogical.exitCode, noLogical.stderr]).toEqual([2, expect.stringMatching(/say which restore: `pnpm restore --logical`/)])
+    const both = await runCli('backup/restore', ['latest', '--logical', '--physical', '--yes'], env())
+    expect([both.exitCode, both.stderr]).toEqual([2, expect.stringMatching(/--physical and --logical exclude each other/)])
     const noYes = await runCli('backup/restore', ['latest', '--logical'], env())
     expect(noYes.exitCode).toBe(2)
-    expect(noYes.stderr).toMatch(new RegExp(`would restore backup ${backup.name} \\(${written} keys: shard-0.rdb \\(\\d+ keys\\)[\\s\\S]*fix: add --yes`))
+    expect(noYes.stderr).toMatch(/^restore: logical \(--logical\)$/m)
+    expect(noYes.stderr).toMatch(new RegExp(`would restore backup ${backup.name} \\(${written} keys: shard-0.rdb \\(\\d+ keys\\)[\\s\\S]*fix: run again with --yes: pnpm restore \\S+ --logical --yes`))
     expect((await snapshot(stack)).get(ALL_KEYS[0]!.toString('hex'))!.type).toBe('none')
 
     const run = await runCli('backup/restore', ['latest', '--logical', '--yes', '--json'], env())
@@ -56,12 +63,12 @@ describe('restore --logical', () => {
     expect(result).toMatchObject({ restored: written, expected: written, name: backup.name })
     expect(result.shards.map((s) => [s.file, s.restored, s.expired])).toEqual(backup.shards.map((s) => [s.file, s.keys, 0]))
     console.log(`logical restore: ${result.restored} keys in ${result.durationMs} ms, ${result.keysPerSecond} keys/s`)
-    expectSameContent(before, await snapshot(stack))
+    expectSameContent(before, beforeAt, await snapshot(stack))
 
     const again = await runCli('backup/restore', [backup.dir, '--logical', '--yes'], env())
     expect(again.exitCode, again.stderr).toBe(0)
     expect(again.stdout).toMatch(new RegExp(`restored ${written} of ${written} keys of ${backup.name}`))
-    expectSameContent(before, await snapshot(stack))
+    expectSameContent(before, beforeAt, await snapshot(stack))
   })
 
   it('refuses a byte-flipped backup (exit 1, naming the file) and writes nothing', async () => {
@@ -95,9 +102,11 @@ describe('restore --logical', () => {
     } finally {
       clients.forEach((c) => c.disconnect())
     }
-    const run = await runCli('backup/restore', ['latest', '--logical', '--yes'], env())
+    // No --logical: restore sees the layout differs and chooses the logical restore itself.
+    const run = await runCli('backup/restore', ['latest', '--yes'], env())
     expect(run.exitCode, run.stderr).toBe(0)
-    expectSameContent(before, await snapshot(stack))
+    expect(run.stderr).toMatch(/^restore: logical \(a physical restore is not possible here: the cluster's slot layout differs from the backup's/m)
+    expectSameContent(before, beforeAt, await snapshot(stack))
 
     // Each master holds exactly the keys of the slots it owns now, and node-1 holds some of the moved ones.
     const owners = (await readNodes(stack)).filter(answered).filter((r) => r.myself.role === 'master')
@@ -122,6 +131,21 @@ describe('restore --logical', () => {
     expect(moved).toBeGreaterThan(0)
   })
 
+  it('a RESTORE a master refuses (OOM) fails the run: exit 1 naming the node, the key and Redis\' words', async () => {
+    await flushMasters(stack)
+    const nodes = await connectAll(stack)
+    try {
+      // maxmemory 1 byte: with nothing left to evict, every write is refused with OOM; reads and health checks still answer.
+      await Promise.all(nodes.map((n) => n.config('SET', 'maxmemory', '1')))
+      const run = await runCli('backup/restore', ['latest', '--logical', '--yes'], env())
+      expect(run.exitCode, run.stderr).toBe(1)
+      expect(run.stderr).toMatch(/redis-node-\d \(127\.0\.0\.1:\d+\) refused RESTORE: OOM command not allowed .*\(key ".+"\)/)
+    } finally {
+      await Promise.all(nodes.map((n) => n.config('SET', 'maxmemory', '0')))
+      nodes.forEach((n) => n.disconnect())
+    }
+  })
+
   it('refuses an unhealthy cluster (a replica down) naming the problem; --force restores anyway', async () => {
     await flushMasters(stack)
     const replica = (await connectAll(stack, [stack.nodes[5]!]))[0]!
@@ -132,6 +156,6 @@ describe('restore --logical', () => {
     expect(refused.stderr).toMatch(/the cluster is not healthy: .*redis-node-5[\s\S]*fix: .*--force/)
     const forced = await runCli('backup/restore', ['latest', '--logical', '--yes', '--force'], env())
     expect(forced.exitCode, forced.stderr).toBe(0)
-    expectSameContent(before, await snapshot(stack))
+    expectSameContent(before, beforeAt, await snapshot(stack))
   })
 })

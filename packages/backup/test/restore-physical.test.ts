@@ -88,15 +88,15 @@ async function healthy(stack: Stack): Promise<void> {
 
 const pids = async (stack: Stack) => (await localRuntime.ps(stack)).map((s) => s.pid)
 
-describe('restore:physical', () => {
+describe('restore (physical)', () => {
   let test: TestStack
   let stack: Stack
   let backupDir: string
   let before: Map<string, string>
   let nodeIds: string[]
   const env = () => ({ ...test.env, RC_BACKUP_DIR: join(test.dir, 'backups') })
-  // RC_RUNTIME=auto, the default: it must find the local runtime in use.
-  const restore = (...args: string[]) => runCli('backup/restore-physical', args, { ...env(), RC_RUNTIME: 'auto' })
+  // RC_RUNTIME=auto, the default: it must find the local runtime in use. No --physical: restore must choose it.
+  const restore = (...args: string[]) => runCli('backup/restore', args, { ...env(), RC_RUNTIME: 'auto' })
   const leftovers = () => stack.nodes.flatMap((n) => readdirSync(n.dataDir).filter((f) => f.includes('before-restore') || f.includes('restore-tmp')))
 
   beforeAll(async () => {
@@ -113,11 +113,12 @@ describe('restore:physical', () => {
   }, 120_000)
   afterAll(() => test?.cleanup())
 
-  it('without --yes prints the plan, exits 2 and stops nothing', async () => {
+  it('chooses the physical restore on the same layout; without --yes prints the choice and the plan, exits 2 and stops nothing', async () => {
     await scribble(stack)
     const running = await pids(stack)
     const r = await restore('latest')
     expect(r.exitCode, r.stderr).toBe(2)
+    expect(r.stderr).toMatch(/^restore: physical \(the cluster has the backup's slot layout and the local runtime can place its RDB files\)$/m)
     expect(r.stderr).toMatch(/shard-0\.rdb -> redis-node-0/)
     expect(r.stderr).toMatch(/every node is stopped; the current data on every node is replaced/)
     expect(r.stderr).toMatch(/--yes/)
@@ -146,8 +147,9 @@ describe('restore:physical', () => {
     await healthy(stack)
     expect(parseInfo(await (await connectAll(stack, [stack.nodes[3]!]))[0]!.info('replication')).role).toBe('master')
     await scribble(stack)
-    const r = await restore('latest', '--yes')
+    const r = await restore('latest', '--physical', '--yes')
     expect(r.exitCode, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/^restore: physical \(--physical\)$/m)
     expect(r.stderr).toMatch(/shard-0\.rdb -> redis-node-3/)
     expect(await contents(stack)).toEqual(before)
     expect(await ids(stack)).toEqual(nodeIds)
@@ -167,9 +169,10 @@ describe('restore:physical', () => {
     cpSync(backupDir, other, { recursive: true })
     const refused = await restore(other, '--yes')
     expect(refused.exitCode).toBe(1)
-    expect(refused.stderr).toMatch(/was interrupted/)
+    expect(refused.stderr).toMatch(/was interrupted[\s\S]*fix: finish it first: pnpm restore \S+ --yes/)
     const again = await restore('latest', '--yes')
     expect(again.exitCode, again.stderr).toBe(0)
+    expect(again.stderr).toMatch(/^restore: physical \(it finishes the physical restore that was interrupted\)$/m)
     expect(again.stdout).toMatch(/finished an interrupted restore/)
     expect(await contents(stack)).toEqual(before)
     expect(await ids(stack)).toEqual(nodeIds)
@@ -194,7 +197,7 @@ describe('restore:physical', () => {
     expect(await contents(stack)).toEqual(now)
   })
 
-  it('refuses while a node is down unless --force', async () => {
+  it('refuses while a node is down unless --force (a down node stops the restore, it does not switch to the logical one)', async () => {
     const [node5] = await connectAll(stack, [stack.nodes[5]!])
     await node5!.shutdown().catch(() => undefined)
     node5!.disconnect()
@@ -207,13 +210,17 @@ describe('restore:physical', () => {
     expect(await contents(stack)).toEqual(before)
   }, 120_000)
 
-  it('on the compose runtime refuses (78), pointing at --logical', async () => {
-    const r = await runCli('backup/restore-physical', ['latest', '--yes'], { ...env(), RC_RUNTIME: 'compose' })
+  it('on the compose runtime --physical refuses (78), pointing at --logical; without it restore chooses the logical one', async () => {
+    const r = await runCli('backup/restore', ['latest', '--physical', '--yes'], { ...env(), RC_RUNTIME: 'compose' })
     expect(r.exitCode, r.stderr).toBe(78)
     expect(r.stderr).toMatch(/compose runtime cannot do yet.*\n.*pnpm restore --logical/)
+    const auto = await runCli('backup/restore', ['latest'], { ...env(), RC_RUNTIME: 'compose' })
+    expect(auto.exitCode, auto.stderr).toBe(2)
+    expect(auto.stderr).toMatch(/^restore: logical \(a physical restore is not possible here: a physical restore places files in the nodes' data dirs, which the compose runtime cannot do yet\)$/m)
+    expect(auto.stderr).toMatch(/would restore backup .* key by key/)
   })
 
-  it('refuses a cluster whose slots were resharded, pointing at --logical', async () => {
+  it('--physical refuses a cluster whose slots were resharded, pointing at --logical; without it restore chooses the logical one', async () => {
     const clients = await connectAll(stack)
     try {
       const owner = clients.find((c) => c.subject === stack.nodes[1])!
@@ -226,10 +233,14 @@ describe('restore:physical', () => {
     }
     await healthy(stack)
     const running = await pids(stack)
-    const r = await restore('latest', '--yes')
+    const r = await restore('latest', '--physical', '--yes')
     expect(r.exitCode).toBe(1)
     expect(r.stderr).toMatch(/slot layout differs/)
     expect(r.stderr).toMatch(/pnpm restore --logical/)
+    const auto = await restore('latest')
+    expect(auto.exitCode, auto.stderr).toBe(2)
+    expect(auto.stderr).toMatch(/^restore: logical \(a physical restore is not possible here: the cluster's slot layout differs from the backup's/m)
+    expect(auto.stderr).toMatch(/fix: run again with --yes: pnpm restore \S+ --yes/)
     expect(await pids(stack)).toEqual(running)
   }, 60_000)
 })

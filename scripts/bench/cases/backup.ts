@@ -12,10 +12,13 @@ import type { BenchCase, Line, Medians, Sample } from '../types.ts'
 /** ~1M small keys, ~333k per shard: the issue's size. */
 const KEYS = 999_999
 const BACKUP = [join(REPO_ROOT, 'scripts', 'run.mjs'), 'backup', 'backup'] as const
+const RESTORE = [join(REPO_ROOT, 'scripts', 'run.mjs'), 'backup', 'restore'] as const
+/** The issue's target for the logical restore on this 2-core machine. */
+const LOGICAL_KEYS_PER_SECOND = 150_000
 
 export const backupCase: BenchCase = {
   name: 'backup',
-  summary: '`pnpm backup` (3 parallel pulls from replicas + checks) against BGSAVE on each master in turn + cp + redis-check-rdb, 1M keys',
+  summary: '`pnpm backup` (3 parallel pulls from replicas + checks) against BGSAVE on each master in turn + cp + redis-check-rdb, 1M keys; and `pnpm restore --logical` of it (keys/s)',
   defaultRuns: 5,
   async prepare() {
     const { test, stack, clients, env } = await loadedStack(120_000)
@@ -26,10 +29,17 @@ export const backupCase: BenchCase = {
       await rm(dir, { recursive: true, force: true })
       return { ms: run.ms, parts: { inProcess: JSON.parse(run.stdout).durationMs } }
     }
+    // The backup the logical restore puts back each round (REPLACE: the same content again), taken untimed.
+    const source = JSON.parse(assertOk('backup', await runChild(process.execPath, [...BACKUP, '--json', '--dir', join(test.dir, 'source')], { cwd: REPO_ROOT, env })).stdout).dir as string
+    const logical = async (): Promise<Sample> => {
+      const run = assertOk('restore --logical', await runChild(process.execPath, [...RESTORE, source, '--logical', '--yes', '--json'], { cwd: REPO_ROOT, env }))
+      return { ms: run.ms, parts: { inProcess: JSON.parse(run.stdout).durationMs } }
+    }
     return {
       variants: [
         { key: 'ours', label: 'ours (pnpm backup)', measure: ours },
         { key: 'manual', label: 'BGSAVE masters + cp + check', measure: () => manual(clients.slice(0, stack.nodes.length / 2), join(test.dir, 'manual')) },
+        { key: 'logical', label: 'restore --logical', measure: logical },
       ],
       lines: backupLines,
     }
@@ -102,5 +112,13 @@ function backupLines(m: Medians): Line[] {
       target: { max: 0.6 },
     },
     { name: 'backup: ours', value: m.ms('ours') / 1000, range: scaled(m.range('ours'), 1000), unit: 's', detail: `${KEYS} keys, 3 shards, from spawn to exit` },
+    {
+      name: 'restore --logical (copy)',
+      value: m.part('logical', 'inProcess') / 1000,
+      range: scaled(m.range('logical', 'inProcess'), 1000),
+      unit: 's',
+      detail: `${Math.round(KEYS / (m.part('logical', 'inProcess') / 1000))} keys/s copying (target >= ${LOGICAL_KEYS_PER_SECOND}, i.e. the max here); ${s('logical')} from spawn to exit (verification included)`,
+      target: { max: KEYS / LOGICAL_KEYS_PER_SECOND },
+    },
   ]
 }
