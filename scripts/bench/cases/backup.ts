@@ -46,26 +46,26 @@ export const backupCase: BenchCase = {
   },
 }
 
-/** A stack of its own (cleaned up with the bench), formed, holding KEYS keys, replicas caught up: untimed. */
-export async function loadedStack(timeoutMs: number) {
+/** A stack of its own (cleaned up with the bench), formed, holding `keys` keys, replicas caught up: untimed. */
+export async function loadedStack(timeoutMs: number, keys = KEYS) {
   const test = await createTestStack({ env: { RC_TIMEOUT_MS: `${timeoutMs}` } })
   onCleanup(() => test.cleanup())
   const stack = test.load()
   await localRuntime.start(stack)
   await formCluster(stack, localRuntime)
-  await load(stack)
+  await load(stack, keys)
   const clients = await connectAll(stack)
   onCleanup(() => clients.forEach((c) => c.disconnect()))
   await waitForHealthy(stack, clients) // replicas caught up with the load
   return { test, stack, clients, env: { ...process.env, ...test.env } }
 }
 
-/** Writes KEYS string keys through a cluster client, 20k commands in flight at a time (untimed). */
-async function load(stack: Parameters<typeof connectCluster>[0]): Promise<void> {
+/** Writes `keys` string keys through a cluster client, 20k commands in flight at a time (untimed). */
+async function load(stack: Parameters<typeof connectCluster>[0], keys: number): Promise<void> {
   const cluster = connectCluster(stack)
   try {
-    for (let i = 0; i < KEYS; i += 20_000) {
-      await Promise.all(Array.from({ length: Math.min(20_000, KEYS - i) }, (_, j) => cluster.set(`key:${i + j}`, `value-${i + j}`)))
+    for (let i = 0; i < keys; i += 20_000) {
+      await Promise.all(Array.from({ length: Math.min(20_000, keys - i) }, (_, j) => cluster.set(`key:${i + j}`, `value-${i + j}`)))
     }
   } finally {
     cluster.disconnect()

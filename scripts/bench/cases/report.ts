@@ -1,11 +1,9 @@
 import { join } from 'node:path'
-import { localRuntime } from '../../../packages/compose/src/index.ts'
-import { connectAll, connectCluster, type Stack } from '../../../packages/core/src/index.ts'
-import { formCluster } from '../../../packages/init/src/index.ts'
 import { collectReport } from '../../../packages/monitor/src/index.ts'
-import { createTestStack, REPO_ROOT } from '../../../packages/test-utils/src/index.ts'
-import { assertOk, onCleanup, runChild } from '../measure.ts'
+import { REPO_ROOT } from '../../../packages/test-utils/src/index.ts'
+import { assertOk, runChild } from '../measure.ts'
 import { scaled, seconds } from '../report.ts'
+import { loadedStack } from './backup.ts'
 import type { BenchCase, Line, Medians, Sample } from '../types.ts'
 
 const KEYS = 30_000
@@ -17,14 +15,7 @@ export const reportCase: BenchCase = {
   name: 'report',
   summary: '`pnpm report --json` on six nodes against the spec\'s redis-cli loop (dbsize + info memory per node) and `redis-cli --cluster call` of the same two commands',
   async prepare() {
-    const test = await createTestStack()
-    onCleanup(() => test.cleanup())
-    const stack = test.load()
-    await localRuntime.start(stack)
-    await formCluster(stack, localRuntime)
-    await load(stack)
-    const clients = await connectAll(stack)
-    onCleanup(() => clients.forEach((c) => c.disconnect()))
+    const { test, stack, clients } = await loadedStack(60_000, KEYS)
     // redis-cli reads the password from REDISCLI_AUTH, never from argv
     const env = { ...process.env, ...test.env, REDISCLI_AUTH: test.password }
     const child = async (what: string, command: string, args: readonly string[]) => assertOk(what, await runChild(command, args, { cwd: REPO_ROOT, env })).ms
@@ -63,15 +54,6 @@ export const reportCase: BenchCase = {
 }
 
 /** Writes KEYS small keys through a cluster client (untimed). */
-async function load(stack: Stack): Promise<void> {
-  const cluster = connectCluster(stack)
-  try {
-    await Promise.all(Array.from({ length: KEYS }, (_, i) => cluster.set(`key:${i}`, `value-${i}`)))
-  } finally {
-    cluster.disconnect()
-  }
-}
-
 function reportLines(m: Medians): Line[] {
   const s = (key: string) => seconds(m, key)
   return [
