@@ -14,6 +14,8 @@ await runScript({
     'i-know-this-is-destructive': { type: 'boolean', description: 'drill nodes this toolkit did not start' },
   },
   lock: true,
+  // Each drill gets RC_TIMEOUT_MS of its own (runDrills), not a share of one deadline for all seven.
+  stepDeadlines: true,
   // Ctrl-C mid-drill: the drill restarts and resumes nodes and restores the layout before the command exits.
   settleOnStopMs: 60_000,
   run: async ({ stack, args, positionals, progress, notice }) => {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { SLOT_COUNT, answered, countSlots, readNodes, waitFor, type Stack } from '@redis-cluster/core'
+import { SLOT_COUNT, answered, countSlots, currentRun, readNodes, waitFor, type Stack } from '@redis-cluster/core'
 import type { Runtime } from '@redis-cluster/compose'
 import { failoverNode } from '@redis-cluster/init'
 import type { FaultLog, Shard } from './stack-faults.ts'
@@ -121,7 +121,7 @@ export const SCENARIO_LIST: readonly Scenario[] = [
     summary: 'SIGKILL a replica: no write fails; it comes back and resyncs',
     async inject(c) {
       await c.faults.apply([c.shard.replica], 'kill')
-      await sleep(Math.max(1000, c.nodeTimeoutMs)) // long enough for the cluster to mark it failed
+      await sleep(Math.max(1000, c.nodeTimeoutMs), undefined, { signal: currentRun()?.signal }) // long enough for the cluster to mark it failed
     },
     expect: (f) => [
       f.waitReplicas
@@ -153,7 +153,8 @@ export const SCENARIO_LIST: readonly Scenario[] = [
     summary: 'SIGSTOP a master for under half the node timeout: no failover, writes resume',
     async inject(c) {
       await c.faults.apply([c.shard.master], 'pause')
-      await sleep(c.pauseMs ?? c.nodeTimeoutMs / 4)
+      // bounded by the drill's deadline too, whatever --pause-ms says
+      await sleep(c.pauseMs ?? c.nodeTimeoutMs / 4, undefined, { signal: currentRun()?.signal })
       await c.faults.apply([c.shard.master], 'resume')
       await c.waitWritable()
     },

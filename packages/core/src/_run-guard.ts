@@ -12,13 +12,7 @@ const DEADLINE_GRACE_MS = 2000
  * Returns the disarm function.
  */
 export function guardRun(stop: AbortController, { name, timeoutMs, watchAncestors }: { name: string; timeoutMs: number; watchAncestors: boolean }): () => void {
-  // An endless run (Infinity) has no overall deadline; setTimeout would fire at once on it.
-  const timer = Number.isFinite(timeoutMs)
-    ? setTimeout(
-        () => stop.abort(new TemporaryError(`${name} did not finish within ${timeoutMs / 1000}s (RC_TIMEOUT_MS)`, 'find what is stuck with `pnpm status`, or raise RC_TIMEOUT_MS')),
-        timeoutMs + DEADLINE_GRACE_MS,
-      ).unref()
-    : undefined
+  const disarmDeadline = armDeadline(stop, name, timeoutMs)
   const onSignal = (signal: NodeJS.Signals) =>
     stop.abort(new InterruptedError(`stopped by ${signal === 'SIGINT' ? 'Ctrl-C' : signal}`, 'run the command again: it finishes what was started'))
   process.once('SIGINT', onSignal)
@@ -31,11 +25,26 @@ export function guardRun(stop: AbortController, { name, timeoutMs, watchAncestor
       }, 500).unref()
     : undefined
   return () => {
-    clearTimeout(timer)
+    disarmDeadline()
     clearInterval(watcher)
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
+}
+
+/**
+ * Aborts `stop` with a TemporaryError naming `name` once `timeoutMs` and the
+ * grace passed: the deadline of a run, or of one step of it (withStepDeadline).
+ * Returns the disarm function.
+ */
+export function armDeadline(stop: AbortController, name: string, timeoutMs: number): () => void {
+  // An endless run (Infinity) has no overall deadline; setTimeout would fire at once on it.
+  if (!Number.isFinite(timeoutMs)) return () => {}
+  const timer = setTimeout(
+    () => stop.abort(new TemporaryError(`${name} did not finish within ${timeoutMs / 1000}s (RC_TIMEOUT_MS)`, 'find what is stuck with `pnpm status`, or raise RC_TIMEOUT_MS')),
+    timeoutMs + DEADLINE_GRACE_MS,
+  ).unref()
+  return () => clearTimeout(timer)
 }
 
 /**

@@ -3,7 +3,7 @@ export { loadStack, findRoot, findNode, type Stack, type StackNode, type Runtime
 export { splitSlots, countSlots, formatRanges, toRanges, SLOT_COUNT, type SlotRange } from './layout.ts'
 export { connectNode, connectAll, connectCluster, parseInfo, NodeClient, CONNECT_TIMEOUT_MS, COMMAND_TIMEOUT_MS, type ConnectOptions } from './redis.ts'
 export { describeRedisError, type ErrorSubject } from './redis-errors.ts'
-export { currentRun, withRunContext, throwIfStopped, type RunContext } from './run-context.ts'
+export { currentRun, withRunContext, withStepDeadline, throwIfStopped, type RunContext } from './run-context.ts'
 export { parseClusterNodes, type ClusterNodeEntry, type OpenSlot } from './cluster-nodes.ts'
 export { classifyFormation, type Formation, type FormationState, type FormationView, type FormationStack } from './formation.ts'
 export { type Problem, type ProblemKind } from './health.ts'

@@ -50,6 +50,13 @@ export interface RunScriptOptions<F extends Record<string, FlagSpec>, R> {
    */
   endless?: true
   /**
+   * A run of steps that may each take RC_TIMEOUT_MS (`chaos --all`: seven
+   * drills): no overall deadline; `run` bounds each step with core's
+   * withStepDeadline (work outside a step has only each call's own deadline).
+   * Unlike `endless`, a stop is a failure, and settleOnStopMs applies.
+   */
+  stepDeadlines?: true
+  /**
    * How long a stopped run (Ctrl-C, deadline) may go on to put things back
    * (a chaos drill restarting nodes), holding the lock, before the command
    * gives up on it. A second Ctrl-C still ends it at once.
@@ -89,7 +96,7 @@ export async function runScript<F extends Record<string, FlagSpec>, R>(options: 
     const stack = loadStack()
     const notice = (line: string) => void (args.quiet || process.stderr.write(`${options.name}: note: ${line}\n`))
     stack.notices.forEach(notice)
-    const timeoutMs = options.endless ? Infinity : stack.timeoutMs
+    const timeoutMs = options.endless || options.stepDeadlines ? Infinity : stack.timeoutMs
     cleanups.push(guardRun(stop, { name: options.name, timeoutMs, watchAncestors: Boolean(options.lock) }))
     if (options.lock) cleanups.push((await lockStack(stack, options.name, options.lock, stop)).release)
     const progress = (line: string) => void (quiet || process.stderr.write(`${line}\n`))
