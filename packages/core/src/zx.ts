@@ -19,5 +19,7 @@ export async function runShell(options: Partial<Options> & { timeout?: number } 
   const run = currentRun()
   if (!run) return $(options)
   const remaining = Math.max(1, run.deadline - Date.now())
-  return $({ ...options, timeout: Math.min(options.timeout ?? remaining, remaining), signal: run.signal })
+  const timeout = Math.min(options.timeout ?? remaining, remaining)
+  // A run without a deadline (report:watch, chaos outside a drill) has Infinity left; a timer cannot take that.
+  return $({ ...options, ...(Number.isFinite(timeout) ? { timeout } : {}), signal: run.signal })
 }
