@@ -57,6 +57,10 @@ describe('cluster:add-node and cluster:del-node', () => {
       const result = await runCli('init/cluster-add-node', ['--node', 'redis-node-6'], test.env)
       expect(result.exitCode).toBe(1)
       expect(result.stderr).toMatch(/redis-node-6 \(port \d+\) is not an empty node: it owns slots, holds 1 key\(s\)/)
+      // up does not form an added node, and refuses the cluster it is not part of (add-node joins it)
+      const up = await runCli('init/up', ['-q'], test.env)
+      expect(up.exitCode).toBe(1)
+      expect(up.stderr).toMatch(/added node\(s\) redis-node-6 are not in a formed cluster with the other nodes: up forms the spec's nodes only/)
       expect(Object.keys(await slotsByNode(stack))).toHaveLength(6) // the cluster does not know it
     } finally {
       await localRuntime.stop({ ...withNode, nodes: [node] }, { purge: true })
