@@ -17,7 +17,7 @@ import type { StackNode } from './stack.ts'
  *
  * | # | the nodes' own state | state | createCluster | init-cluster.sh |
  * |---|----------------------|-------|---------------|-----------------|
- * | 1 | every node knows only itself and owns no slots | FRESH | config epoch i+1 (where still 0), range_i to node i, MEET every pair, push the slot map to masters, node i+m REPLICATEs node i: `created` | same, exit 0 |
+ * | 1 | no added nodes; every node knows only itself and owns no slots | FRESH | config epoch i+1 (where still 0), range_i to node i, MEET every pair, push the slot map to masters, node i+m REPLICATEs node i: `created` | same, exit 0 |
  * | 2 | every node knows every other; each slot is owned by exactly one node; every node is a master owning >= 1 slot or a replica of one; every slot-owning master has >= 1 replica | FORMED | nothing: `existing` (failover drift and deliberate reshards are accepted; whether it is healthy is the health check's call) | exit 0 |
  * | 2a | the stack has added nodes (cluster:add-node; REDIS_ADDED_NODES for the script) and row 2 holds over all nodes, where an added master may own no slots or have no replica | FORMED | nothing: `existing` (health reports an empty or unreplicated added master, naming the command) | exit 0 |
  * | 2b | the stack has added nodes and row 2a does not hold | REFUSED | CheckFailedError | exit 1 |
