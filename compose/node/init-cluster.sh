@@ -9,6 +9,10 @@
 # it places replicas itself (not node-3 -> node-0), sleeps in 1 s steps and waits
 # forever on an unreachable bus port.
 #
+# REDIS_ADDED_NODES ("ip:port:busport ...", may be empty) lists the nodes the toolkit's
+# cluster:add-node joined (compose services marked REDIS_ADDED): they are never formed
+# here, only accepted when the cluster is formed with them.
+#
 # What it does with the nodes it finds follows ONE acceptance table, written in
 # packages/core/src/formation.ts (rows 1-7 below refer to it) and followed by the
 # toolkit's createCluster (packages/init) too: FRESH nodes are formed, a FORMED cluster
@@ -69,19 +73,29 @@ read_password
 export REDISCLI_AUTH="$password"
 unset password
 
-# --- the nodes, from REDIS_NODES -----------------------------------------------
-n=0
-for spec in ${REDIS_NODES:?REDIS_NODES is not set}; do
-  ip=${spec%%:*} rest=${spec#*:}
+# --- the nodes, from REDIS_NODES, then REDIS_ADDED_NODES --------------------------
+# node VAR SPEC NAME: node $t is ip:port:busport SPEC, called NAME ($ip, $port usable in it).
+node() {
+  ip=${2%%:*} rest=${2#*:}
   port=${rest%%:*} bus=${rest#*:}
   case $ip:$port:$bus in
-    *[!0-9.:]* | :* | *::* | *:) die 78 "REDIS_NODES entry '$spec' is not ip:port:busport" ;;
+    *[!0-9.:]* | :* | *::* | *:) die 78 "$1 entry '$2' is not ip:port:busport" ;;
   esac
-  eval "ip_$n=$ip port_$n=$port bus_$n=$bus name_$n='node-$n ($ip:$port)'"
-  n=$((n + 1))
-done
+  eval "ip_$t=$ip port_$t=$port bus_$t=$bus name_$t=\"$3\""
+  t=$((t + 1))
+}
+t=0
+for spec in ${REDIS_NODES:?REDIS_NODES is not set}; do node REDIS_NODES "$spec" 'node-$t ($ip:$port)'; done
+n=$t
 [ "$n" -ge 6 ] && [ $((n % 2)) -eq 0 ] || die 78 "REDIS_NODES names $n nodes; the layout needs an even number, at least 6"
 m=$((n / 2))
+# Nodes added by the toolkit's cluster:add-node (nodes n..t-1): never formed here,
+# only accepted as part of a formed cluster (rows 2a, 2b).
+added=""
+for spec in ${REDIS_ADDED_NODES:-}; do
+  node REDIS_ADDED_NODES "$spec" 'added node $ip:$port'
+  added="$added${added:+, }$ip:$port"
+done
 
 # Master i's slots: the split `redis-cli --cluster create` makes (rounded even shares).
 i=0 start=0
@@ -94,7 +108,7 @@ done
 # --- 1. every node answers PING -------------------------------------------------
 ids=" "
 i=0
-while [ "$i" -lt "$n" ]; do
+while [ "$i" -lt "$t" ]; do
   getv nm "name_$i"
   until reply=$(cli "$i" ping 2>&1) && [ "$reply" = PONG ]; do
     case $reply in *WRONGPASS* | *NOAUTH* | *"invalid password"*) die 78 "$nm rejects the password in the secret" ;; esac
@@ -107,7 +121,7 @@ while [ "$i" -lt "$n" ]; do
   ids="$ids$id "
   i=$((i + 1))
 done
-log "all $n nodes answer PING"
+log "all $t nodes answer PING"
 
 # --- 2. what is there already: each node's own entry and the ids it knows ---------
 # One CLUSTER NODES per node. Sets per node I: role_I, master_I ("-" or an id),
@@ -117,7 +131,7 @@ log "all $n nodes answer PING"
 set -f # a slot field like [5461->-id] must stay a word, not a glob
 fresh=1
 i=0
-while [ "$i" -lt "$n" ]; do
+while [ "$i" -lt "$t" ]; do
   getv nm "name_$i"
   nodes=$(cli "$i" cluster nodes) || die 75 "$nm: CLUSTER NODES failed: $nodes"
   lines=0 knows=" " foreign=""
@@ -146,11 +160,12 @@ done
 # The acceptance table (packages/core/src/formation.ts), row 1 FRESH is set above;
 # row 2 FORMED: every node knows every other; each slot is owned by exactly one node;
 # every node is a master owning slots or a replica of one; every slot-owning master has a replica.
+# Row 2a: an added master (node n or later) may own no slots, or have no replica.
 formed=1
 [ "$fresh" = 0 ] || formed=0
 total=0 starts=" " ends="" owner_ids=" " replicated=" "
 i=0
-while [ "$i" -lt "$n" ]; do
+while [ "$i" -lt "$t" ]; do
   getv knows "knows_$i"
   for id in $ids; do
     case $knows in *" $id "*) ;; *) formed=0 ;; esac
@@ -176,20 +191,25 @@ for e in $ends; do
   case $starts in *" $((e + 1)) "*) ;; *) formed=0 ;; esac
 done
 i=0
-while [ "$i" -lt "$n" ]; do
+while [ "$i" -lt "$t" ]; do
   getv id "id_$i"
   getv role "role_$i"
   getv master "master_$i"
-  case $owner_ids in
-    *" $id "*) case $replicated in *" $id "*) ;; *) formed=0 ;; esac ;; # an owner needs a replica
-    *) case $role:$owner_ids in replica:*" $master "*) ;; *) formed=0 ;; esac ;; # else it replicates an owner
-  esac
+  if [ "$i" -ge "$n" ] && [ "$role" = master ]; then
+    : # an added master: no slots yet, or no replica yet, are add-node's states (health reports them)
+  else
+    case $owner_ids in
+      *" $id "*) case $replicated in *" $id "*) ;; *) formed=0 ;; esac ;; # an owner needs a replica
+      *) case $role:$owner_ids in replica:*" $master "*) ;; *) formed=0 ;; esac ;; # else it replicates an owner
+    esac
+  fi
   i=$((i + 1))
 done
 if [ "$formed" = 1 ]; then
-  log "cluster already exists ($n nodes, every slot owned once, every master with a replica): nothing to do"
+  log "cluster already exists ($t nodes, every slot owned once, every master with a replica): nothing to do"
   exit 0
 fi
+[ -z "$added" ] || die 1 "the nodes hold a partial cluster that does not match the layout: added node(s) $added are not in a formed cluster with the other nodes: up forms the spec's nodes only, cluster:add-node joins an added one; nothing was changed"
 
 # Rows 3-6 REFUSED (a foreign node; slots other than exactly the pair's range; both
 # members owning it; a replica outside its pair or of a member without slots) need a

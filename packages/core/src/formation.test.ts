@@ -15,13 +15,13 @@ interface Self {
 }
 
 /** Builds each node's CLUSTER NODES text from what every node says about itself and whom it knows (default: only itself). */
-function views(selves: Self[], knows: Record<number, readonly number[]> = {}, extra: Record<number, string[]> = {}): FormationView[] {
+function views(selves: Self[], knows: Record<number, readonly number[]> = {}, extra: Record<number, string[]> = {}, all = ALL): FormationView[] {
   const line = (k: number, myself: boolean) => {
     const { slots = '', master } = selves[k] ?? {}
     const role = master === undefined ? 'master' : 'slave'
     return `${id(k)} 127.0.0.1:${7000 + k}@${17000 + k} ${myself ? 'myself,' : ''}${role} ${master === undefined ? '-' : id(master)} 0 0 0 connected ${slots}`
   }
-  return ALL.map((j) => {
+  return all.map((j) => {
     const text = [line(j, true), ...(knows[j] ?? []).filter((k) => k !== j).map((k) => line(k, false)), ...(extra[j] ?? [])].join('\n')
     const entries = parseClusterNodes(text)
     return { entries, myself: entries.find((e) => e.myself)! }
@@ -120,6 +120,30 @@ describe('classifyFormation()', () => {
 
     it('names every problem it finds', () => {
       expect(refused([{ slots: '1-2' }, { slots: '3' }], {}, { 5: [foreign] })).toHaveLength(3)
+    })
+  })
+
+  describe('with nodes added by cluster:add-node (node 6)', () => {
+    const withAdded = { nodes: [...stack.nodes, { name: 'redis-node-6', slots: undefined, added: true as const }] }
+    const ALL7 = [...ALL, 6]
+    const all7 = Object.fromEntries(ALL7.map((j) => [j, ALL7]))
+    const classify = (selves: Self[], knows: Record<number, readonly number[]> = all7) => classifyFormation(withAdded, views(selves, knows, {}, ALL7))
+    const added = ["added node(s) redis-node-6 are not in a formed cluster with the other nodes: up forms the spec's nodes only, cluster:add-node joins an added one"]
+
+    it('accepts a formed cluster where the added master owns slots (no replica yet: health reports that)', () => {
+      const resharded: Self[] = [{ slots: '0-5460' }, { slots: '5461-10922' }, { slots: '10923-16283' }, ...spec.slice(3), { slots: '16284-16383' }]
+      expect(classify(resharded)).toEqual({ state: 'formed', owners: [], problems: [] })
+    })
+
+    it('accepts an added master without slots yet (health reports it), and an added replica', () => {
+      expect(classify([...spec, {}]).state).toBe('formed')
+      expect(classify([...spec, { master: 1 }]).state).toBe('formed')
+    })
+
+    it('refuses everything else, fresh nodes too: up never forms added nodes', () => {
+      expect(classify([...spec, {}], { ...everyoneKnowsEveryone, 6: [6] })).toEqual({ state: 'refused', owners: [], problems: added })
+      expect(classify([], {})).toEqual({ state: 'refused', owners: [], problems: added })
+      expect(classify([...spec.slice(0, 5), {}, { master: 5 }]).state).toBe('refused')
     })
   })
 })

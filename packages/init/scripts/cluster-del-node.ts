@@ -5,7 +5,7 @@ import { delNode } from '../src/index.ts'
 
 await runScript({
   name: 'cluster:del-node',
-  description: 'remove a node added by cluster:add-node once it owns no slots: forgotten by every node, stopped, its data deleted',
+  description: 'remove a node added by cluster:add-node once it owns no slots (a dead one: by what the other nodes see): forgotten by every node, stopped, its data deleted',
   positionals: 'NODE',
   flags: {
     force: { type: 'boolean', description: 'remove it even when the cluster is not healthy (every node must still answer)' },
@@ -15,5 +15,5 @@ await runScript({
     const runtime = await selectRuntime(stack, { notice })
     return delNode(stack, runtime, { node: positionals[0], force: args.force, progress, notice })
   },
-  render: (r) => `${r.node} removed: forgotten by ${r.forgottenBy} nodes${r.stopped ? ', stopped, its data deleted' : ''}`,
+  render: (r) => `${r.node} removed${r.answered ? '' : ' (it did not answer)'}: forgotten by ${r.forgottenBy} nodes${r.stopped ? ', stopped, its data deleted' : ''}`,
 })

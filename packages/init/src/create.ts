@@ -25,11 +25,10 @@ interface NodeView extends FormationView {
  * formation.ts (which compose/node/init-cluster.sh follows too): fresh nodes are
  * formed, a formed cluster is left alone whatever its roles, an interrupted
  * creation is finished through to replicas attached, anything else is refused
- * unchanged. Nothing is ever reset.
+ * unchanged; with nodes added by cluster:add-node only a cluster formed with
+ * them is accepted (add-node, not up, joins them). Nothing is ever reset.
  */
 export async function createCluster(stack: Stack, runtime: Runtime, clients: readonly Redis[]): Promise<CreateClusterResult> {
-  // Nodes are added (cluster:add-node) only to a formed, healthy cluster: forming is not up's job then, health says the rest.
-  if (stack.nodes.some((n) => n.added)) return { action: 'existing', steps: [] }
   const views = await readViews(stack, clients)
   const formation = classifyFormation(stack, views)
   if (formation.state === 'formed') return { action: 'existing', steps: [] }

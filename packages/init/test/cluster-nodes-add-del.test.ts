@@ -57,6 +57,10 @@ describe('cluster:add-node and cluster:del-node', () => {
       const result = await runCli('init/cluster-add-node', ['--node', 'redis-node-6'], test.env)
       expect(result.exitCode).toBe(1)
       expect(result.stderr).toMatch(/redis-node-6 \(port \d+\) is not an empty node: it owns slots, holds 1 key\(s\)/)
+      // up does not form an added node, and refuses the cluster it is not part of (add-node joins it)
+      const up = await runCli('init/up', ['-q'], test.env)
+      expect(up.exitCode).toBe(1)
+      expect(up.stderr).toMatch(/added node\(s\) redis-node-6 are not in a formed cluster with the other nodes: up forms the spec's nodes only/)
       expect(Object.keys(await slotsByNode(stack))).toHaveLength(6) // the cluster does not know it
     } finally {
       await localRuntime.stop({ ...withNode, nodes: [node] }, { purge: true })
@@ -137,5 +141,43 @@ describe('cluster:add-node and cluster:del-node', () => {
     const del = await runCli('init/cluster-del-node', ['redis-node-6'], test.env)
     expect(del.exitCode, del.stderr).toBe(0)
     expect((await runCli('monitor/status', ['-q'], test.env)).exitCode).toBe(0)
+  }, 120_000)
+
+
+  /** Adds an empty master on `port` and kills it (SIGKILL: it does not answer and cannot say goodbye); then waits until it is gone. */
+  async function addThenKill(port: number, slotsOnto?: number): Promise<void> {
+    const add = await runCli('init/cluster-add-node', ['--port', `${port}`], test.env)
+    expect(add.exitCode, add.stderr).toBe(0)
+    if (slotsOnto) {
+      const reshard = await runCli('init/cluster-reshard', ['--from', 'redis-node-2', '--to', 'redis-node-6', '--slots', `${slotsOnto}`], test.env)
+      expect(reshard.exitCode, reshard.stderr).toBe(0)
+    }
+    const pid = (await localRuntime.ps(test.load())).find((n) => n.node === 'redis-node-6')!.pid!
+    process.kill(pid, 'SIGKILL')
+    await expect.poll(() => isAlive(pid), { timeout: 20_000 }).toBe(false)
+  }
+
+  it('del-node of a dead added node that owns no slots: every other node forgets it, its record and data go', async () => {
+    await addThenKill(spare[0]!)
+    const del = await runCli('init/cluster-del-node', ['--json', 'redis-node-6'], test.env)
+    expect(del.exitCode, del.stderr).toBe(0)
+    expect(JSON.parse(del.stdout)).toMatchObject({ node: 'redis-node-6', forgottenBy: 6, stopped: true, answered: false })
+    const stack = test.load()
+    expect(stack.nodes).toHaveLength(6)
+    expect(readAddedNodes(stack.dataDir)).toEqual({ nodes: [] })
+    expect(existsSync(`${stack.dataDir}/redis-node-6`)).toBe(false)
+    for (const reading of (await readNodes(stack)).filter(answered)) expect(reading.entries).toHaveLength(6)
+    // the others drop their fail reports of it with it: healthy again
+    await expect.poll(async () => (await runCli('monitor/status', ['-q'], test.env)).exitCode, { timeout: 30_000, interval: 1000 }).toBe(0)
+  }, 120_000)
+
+  it('del-node of a dead added node that owns slots by the others\' view: refused (exit 1), nothing changed', async () => {
+    await addThenKill(spare[1]!, 10)
+    const del = await runCli('init/cluster-del-node', ['redis-node-6'], test.env)
+    expect(del.exitCode).toBe(1)
+    expect(del.stderr).toMatch(/redis-node-6 does not answer and still owns slots \d+-\d+ by redis-node-\d's view; forgetting it would lose those slots/)
+    const stack = test.load()
+    expect(stack.nodes.at(-1)).toMatchObject({ name: 'redis-node-6', port: spare[1] })
+    for (const reading of (await readNodes(stack)).filter(answered)) expect(reading.entries).toHaveLength(7)
   }, 120_000)
 })

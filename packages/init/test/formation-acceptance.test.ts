@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import type { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CheckFailedError, classifyFormation, connectAll, formatRanges, parseClusterNodes, waitFor, type FormationView, type Stack, type StackNode } from '@redis-cluster/core'
+import { CheckFailedError, classifyFormation, connectAll, formatRanges, parseClusterNodes, waitFor, waitForHealthy, writeAddedNodes, type FormationView, type NodeClient, type Stack, type StackNode } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
-import { REPO_ROOT, createTestStack, type TestStack } from '@redis-cluster/test-utils'
-import { createCluster } from '../src/index.ts'
+import { REPO_ROOT, allocatePorts, createTestStack, type TestStack } from '@redis-cluster/test-utils'
+import { addNode, createCluster, reshard } from '../src/index.ts'
 
 /**
  * The acceptance table of packages/core/src/formation.ts, case by case: each state is
@@ -19,7 +18,8 @@ type Outcome = 'created' | 'completed' | 'existing' | 'refused'
 interface Side {
   readonly test: TestStack
   readonly stack: Stack
-  readonly clients: Redis[]
+  /** One per node of the stack, an added node's too. */
+  readonly clients: NodeClient[]
   /** A node of another stack, for the case that needs a foreign node. */
   readonly foreign: StackNode | undefined
 }
@@ -33,6 +33,8 @@ interface Case {
   /** What both must name when they refuse. */
   readonly problem?: RegExp
   readonly foreign?: true
+  /** The stack has an added node, redis-node-6 (recorded as cluster:add-node does, started, not joined). */
+  readonly added?: true
 }
 
 const SPEC = ['master 0-5460', 'master 5461-10922', 'master 10923-16383', 'replica of 0', 'replica of 1', 'replica of 2']
@@ -52,6 +54,14 @@ async function meetAll(side: Side): Promise<void> {
     timeoutMs: 20_000,
     what: 'every node to know every other',
   })
+}
+
+/** Forms the spec's six nodes (the added node left out, as before cluster:add-node) and waits until they are healthy. */
+async function formSpecNodes(side: Side): Promise<void> {
+  const spec = { ...side.stack, nodes: side.stack.nodes.filter((n) => !n.added) }
+  const clients = side.clients.slice(0, spec.nodes.length)
+  await createCluster(spec, localRuntime, clients)
+  await waitForHealthy(spec, clients)
 }
 
 async function formWithToolkit(side: Side): Promise<void> {
@@ -106,6 +116,25 @@ const CASES: readonly Case[] = [
     },
     outcome: 'existing',
     layout: ['master 0-5460,10923-11022', 'master 5461-10922', 'master 11023-16383', ...SPEC.slice(3)],
+  },
+  {
+    name: 'a formed cluster with an added master owning slots (cluster:add-node, then 100 slots resharded onto it)',
+    added: true,
+    setup: async (side) => {
+      await formSpecNodes(side)
+      await addNode(side.stack, localRuntime, { node: 'redis-node-6' })
+      await reshard(side.stack, { from: 'redis-node-2', to: 'redis-node-6', slots: '100' })
+      await waitForFormed(side)
+    },
+    outcome: 'existing',
+    layout: [...SPEC.slice(0, 2), 'master 10923-16283', ...SPEC.slice(3), 'master 16284-16383'],
+  },
+  {
+    name: 'an added node not joined (an interrupted cluster:add-node)',
+    added: true,
+    setup: formSpecNodes,
+    outcome: 'refused',
+    problem: /added node\(s\) .*are not in a formed cluster with the other nodes: up forms the spec's nodes only, cluster:add-node joins an added one/,
   },
   {
     name: 'all slots assigned and all nodes met, no replica (an `up` killed before REPLICATE)',
@@ -226,8 +255,10 @@ function run(command: string, args: readonly string[], env: Record<string, strin
 
 /** Runs the init container's script on the host against the side's nodes. */
 async function runInitScript(side: Side): Promise<{ outcome: Outcome; output: string }> {
+  const address = (nodes: readonly StackNode[]) => nodes.map((n) => `127.0.0.1:${n.port}:${n.busPort}`).join(' ')
   const { code, output } = await run('sh', [join(REPO_ROOT, 'compose/node/init-cluster.sh')], {
-    REDIS_NODES: side.stack.nodes.map((n) => `127.0.0.1:${n.port}:${n.busPort}`).join(' '),
+    REDIS_NODES: address(side.stack.nodes.filter((n) => !n.added)),
+    REDIS_ADDED_NODES: address(side.stack.nodes.filter((n) => n.added)),
     REDIS_PASSWORD_SECRET: side.stack.secretFile,
     INIT_TIMEOUT_S: '30',
     TMPDIR: side.test.dir,
@@ -246,9 +277,13 @@ describe('the formation acceptance table: createCluster and init-cluster.sh agre
     await Promise.allSettled(cleanups.splice(0).map((cleanup) => cleanup()))
   })
 
-  async function startSide(foreign: StackNode | undefined): Promise<Side> {
+  async function startSide(foreign: StackNode | undefined, added = false): Promise<Side> {
     const test = await createTestStack()
     cleanups.push(() => test.cleanup())
+    if (added) {
+      const [port] = await allocatePorts(1)
+      writeAddedNodes(test.load().dataDir, [{ name: 'redis-node-6', port: port!, busPort: port! + 10000, role: 'master' }])
+    }
     const stack = test.load()
     await localRuntime.start(stack)
     const clients = await connectAll(stack)
@@ -260,8 +295,8 @@ describe('the formation acceptance table: createCluster and init-cluster.sh agre
     it(c.name, { timeout: 120_000 }, async () => {
       const other = c.foreign ? await startSide(undefined) : undefined
       // Sequential starts: allocatePorts checks ports are free, and two stacks allocated at once could pick the same.
-      const toolkit = await startSide(other?.stack.nodes[0])
-      const script = await startSide(other?.stack.nodes[1])
+      const toolkit = await startSide(other?.stack.nodes[0], c.added)
+      const script = await startSide(other?.stack.nodes[1], c.added)
       await Promise.all([toolkit, script].map((side) => c.setup?.(side)))
       const before = await Promise.all([snapshot(toolkit), snapshot(script)])
 
