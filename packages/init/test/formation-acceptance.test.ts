@@ -286,7 +286,8 @@ describe('the formation acceptance table: createCluster and init-cluster.sh agre
     }
     const stack = test.load()
     await localRuntime.start(stack)
-    const clients = await connectAll(stack)
+    // The harness's own reads must outlast a node busy with redis-cli's MIGRATEs on a loaded CI machine (seen: > 5 s).
+    const clients = await connectAll(stack, stack.nodes, { commandTimeoutMs: 20_000 })
     cleanups.unshift(async () => clients.forEach((c) => c.disconnect()))
     return { test, stack, clients, foreign }
   }
