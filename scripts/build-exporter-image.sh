@@ -10,15 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-force=0 tag=""
-for a in "$@"; do
-  case $a in
-    --force) force=1 ;;
-    -*) echo "usage: $0 [--force] [TAG]" >&2; exit 2 ;;
-    *) tag=$a ;;
-  esac
-done
-tag=${tag:-${REDIS_EXPORTER_IMAGE:-redis-cluster-toolkit/redis-exporter:local}}
+source scripts/_image-args.sh
+parse_image_args "${REDIS_EXPORTER_IMAGE:-redis-cluster-toolkit/redis-exporter:local}" "$@"
 base=${REDIS_IMAGE:-redis-cluster-toolkit/redis:local}
 bin=/usr/bin/prometheus-redis-exporter
 

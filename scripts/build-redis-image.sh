@@ -6,15 +6,8 @@
 #        or redis-cluster-toolkit/redis:local)
 set -euo pipefail
 
-force=0 tag=""
-for a in "$@"; do
-  case $a in
-    --force) force=1 ;;
-    -*) echo "usage: $0 [--force] [TAG]" >&2; exit 2 ;;
-    *) tag=$a ;;
-  esac
-done
-tag=${tag:-${REDIS_IMAGE:-redis-cluster-toolkit/redis:local}}
+source "$(dirname "$0")/_image-args.sh"
+parse_image_args "${REDIS_IMAGE:-redis-cluster-toolkit/redis:local}" "$@"
 
 timeout 5 docker info >/dev/null 2>&1 || { echo "docker engine not reachable: run scripts/start-dockerd.sh" >&2; exit 1; }
 for b in redis-server redis-cli; do

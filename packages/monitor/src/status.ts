@@ -1,4 +1,4 @@
-import { answered, assessHealth, countSlots, formatRanges, readNodes, type NodeReading, type Stack } from '@redis-cluster/core'
+import { answered, assessHealth, countSlots, formatRanges, readNodes, silenceReason, type NodeReading, type Stack } from '@redis-cluster/core'
 
 export interface NodeStatus {
   readonly node: string
@@ -45,7 +45,7 @@ export async function getStatus(stack: Stack): Promise<ClusterStatus> {
 
 function toRow(reading: NodeReading, all: readonly NodeReading[]): NodeStatus {
   const base = { node: reading.node.name, port: reading.node.port }
-  if (!answered(reading)) return { ...base, up: false, role: 'down', error: reading.error.message.replace(/^\S+ \([^)]*\) /, '') }
+  if (!answered(reading)) return { ...base, up: false, role: 'down', error: silenceReason(reading) }
   const { myself, info, id, keys } = reading
   const master = myself.masterId && all.find((r) => answered(r) && r.id === myself.masterId)
   return {
