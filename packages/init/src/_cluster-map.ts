@@ -47,6 +47,19 @@ export async function readClusterMap(stack: Stack, { force = false, settleMs = 1
   return map!
 }
 
+/**
+ * Waits until every node's view of the slot map agrees with the owners'.
+ * Only masters are told of a move (SETSLOT NODE); replicas learn it by
+ * gossip. A move is done when all agree, so a client or the next command
+ * reading any node sees one map.
+ */
+export async function waitForAgreement(stack: Stack, timeoutMs = 15_000): Promise<void> {
+  await waitFor(async () => {
+    const stale = assessHealth(stack, await readNodes(stack)).details.filter((d) => d.kind === 'views')
+    return stale.length === 0 || summarize(stale.map((d) => d.text))
+  }, { timeoutMs, intervalMs: 100, what: 'every node to agree on the new slot map' })
+}
+
 /** Reads every node (all must answer) and what is wrong, without judging it yet. */
 export async function readCluster(stack: Stack): Promise<ClusterMap> {
   const readings = await readNodes(stack)

@@ -1,5 +1,5 @@
 import { TemporaryError, UsageError, connectAll, currentRun, describeRedisError, formatRanges, type NodeAnswer, type NodeClient, type SlotRange, type Stack } from '@redis-cluster/core'
-import type { ClusterMap } from './_cluster-map.ts'
+import { waitForAgreement, type ClusterMap } from './_cluster-map.ts'
 
 /** One source → target move of some of the source's slots. */
 export interface SlotMove {
@@ -212,7 +212,11 @@ export interface SlotPlanResult extends Omit<MoveSlotsResult, 'moves'> {
 
 /** Runs the moves, or only describes them with --dry-run. */
 export async function runPlan(stack: Stack, map: ClusterMap, moves: readonly SlotMove[], options: MoveSlotsOptions & { readonly dryRun?: boolean }): Promise<SlotPlanResult> {
-  if (!options.dryRun) return { dryRun: false, ...(await moveSlots(stack, map, moves, options)) }
+  if (!options.dryRun) {
+    const result = await moveSlots(stack, map, moves, options)
+    await waitForAgreement(stack)
+    return { dryRun: false, ...result }
+  }
   const planned = moves.map((m) => ({ from: m.from.node.name, to: m.to.node.name, slots: m.slots.length, ranges: formatSlots(m.slots) }))
   for (const m of planned) options.progress?.(`would move ${m.slots} slots (${m.ranges}) from ${m.from} to ${m.to}`)
   return { dryRun: true, moves: planned, slots: planned.reduce((n, m) => n + m.slots, 0), keys: 0, pipeline: options.pipeline, elapsedMs: 0, migrateMs: 0 }
