@@ -5,8 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { connectAll, parseInfo, waitForHealthy, type NodeClient, type Stack, type StackNode } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
-import { formCluster } from '@redis-cluster/init'
-import { createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
+import { createTestStack, formTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
 import type { AofRewriteResult } from '../src/index.ts'
 
 const KEYS_PER_SHARD = 300
@@ -28,9 +27,7 @@ describe('aof:rewrite', () => {
 
   beforeAll(async () => {
     test = await createTestStack()
-    stack = test.load()
-    await localRuntime.start(stack)
-    await formCluster(stack, localRuntime)
+    stack = await formTestStack(test)
     clients = await connectAll(stack)
     // Per master, keys that hash to its slots, each overwritten many times: the AOF grows, the dataset does not.
     for (const master of masters()) {

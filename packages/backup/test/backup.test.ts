@@ -4,8 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectAll, connectCluster, parseInfo, takeStackLock, type Stack } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
-import { formCluster } from '@redis-cluster/init'
-import { createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
+import { createTestStack, formTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
 import { TEXTFILE, type BackupResult } from '../src/index.ts'
 
 const KEYS_PER_TYPE = 600
@@ -48,9 +47,7 @@ describe('backup', () => {
   const backupEnv = () => ({ ...test.env, RC_BACKUP_DIR: join(test.dir, 'backups') })
   beforeAll(async () => {
     test = await createTestStack()
-    stack = test.load()
-    await localRuntime.start(stack)
-    await formCluster(stack, localRuntime)
+    stack = await formTestStack(test)
     written = await writeData(stack)
   })
   afterAll(() => test?.cleanup())

@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectAll, connectCluster, type Stack } from '@redis-cluster/core'
-import { isPortFree, localRuntime } from '@redis-cluster/compose'
-import { formCluster } from '@redis-cluster/init'
-import { REPO_ROOT, createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
+import { isPortFree } from '@redis-cluster/compose'
+import { REPO_ROOT, createTestStack, formTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
 import type { BackupResult, DrillResult } from '../src/index.ts'
 import { writeData } from './restore-fixtures.ts'
 
@@ -32,9 +31,7 @@ describe('backup:drill', () => {
   }
   beforeAll(async () => {
     test = await createTestStack()
-    stack = test.load()
-    await localRuntime.start(stack)
-    await formCluster(stack, localRuntime)
+    stack = await formTestStack(test)
     written = await writeData(stack)
     // Consumer groups on some streams, with entries read and pending: the drill's PASS covers them too.
     const cluster = connectCluster(stack)

@@ -3,9 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectAll, readNodes, answered, waitForHealthy, type Stack } from '@redis-cluster/core'
-import { localRuntime } from '@redis-cluster/compose'
-import { formCluster } from '@redis-cluster/init'
-import { createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
+import { createTestStack, formTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
 import type { BackupResult, LogicalRestoreResult } from '../src/index.ts'
 import { ALL_KEYS, flushMasters, snapshot, writeData, type KeyState } from './restore-fixtures.ts'
 
@@ -34,9 +32,7 @@ describe('restore --logical', () => {
   const env = () => ({ ...test.env, RC_BACKUP_DIR: join(test.dir, 'backups') })
   beforeAll(async () => {
     test = await createTestStack()
-    stack = test.load()
-    await localRuntime.start(stack)
-    await formCluster(stack, localRuntime)
+    stack = await formTestStack(test)
     written = await writeData(stack)
     beforeAt = Date.now()
     before = await snapshot(stack)

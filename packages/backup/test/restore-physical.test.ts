@@ -3,8 +3,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectAll, connectCluster, parseInfo, waitForHealthy, type NodeClient, type Stack } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
-import { formCluster } from '@redis-cluster/init'
-import { createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
+import { createTestStack, formTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
 
 const N = 400
 
@@ -101,9 +100,7 @@ describe('restore (physical)', () => {
 
   beforeAll(async () => {
     test = await createTestStack()
-    stack = test.load()
-    await localRuntime.start(stack)
-    await formCluster(stack, localRuntime)
+    stack = await formTestStack(test)
     await writeData(stack)
     const backup = await runCli('backup/backup', ['--json'], env())
     expect(backup.exitCode, backup.stderr).toBe(0)

@@ -1,6 +1,6 @@
 #!/usr/bin/env tsx
 import { runScript } from '@redis-cluster/core'
-import { rebalance, renderSlotPlan } from '../src/index.ts'
+import { SLOT_MOVE_FLAGS, rebalance, renderSlotPlan } from '../src/index.ts'
 
 await runScript({
   name: 'cluster:rebalance',
@@ -8,9 +8,7 @@ await runScript({
   flags: {
     weights: { type: 'string', description: 'NODE=WEIGHT,... (others weigh 1; 0 empties a master), e.g. redis-node-0=2' },
     threshold: { type: 'string', description: 'percent a master may be off its share before slots move (default 2)' },
-    pipeline: { type: 'string', description: 'keys per MIGRATE and per round trip (default 1000; redis-cli: 10); lower it for big values' },
-    'dry-run': { type: 'boolean', description: 'print the plan, change nothing' },
-    force: { type: 'boolean', description: 'move even when the cluster is not healthy (every node must still answer)' },
+    ...SLOT_MOVE_FLAGS,
   },
   lock: true,
   run: ({ stack, args, progress, notice }) => rebalance(stack, { ...args, dryRun: args['dry-run'], progress, notice }),

@@ -1,4 +1,4 @@
-import { TemporaryError, UsageError, connectAll, currentRun, describeRedisError, formatRanges, type NodeAnswer, type NodeClient, type SlotRange, type Stack } from '@redis-cluster/core'
+import { TemporaryError, UsageError, connectAll, currentRun, describeRedisError, formatRanges, type NodeAnswer, type NodeClient, type SlotRange, type Stack, type FlagSpec } from '@redis-cluster/core'
 import { waitForAgreement, type ClusterMap } from './_cluster-map.ts'
 
 /** One source → target move of some of the source's slots. */
@@ -209,6 +209,13 @@ export interface SlotPlanResult extends Omit<MoveSlotsResult, 'moves'> {
   readonly dryRun: boolean
   readonly moves: readonly (Omit<MovedSlots, 'keys'> & { readonly keys?: number })[]
 }
+
+/** The flags reshard and rebalance share: how keys move, and the guards around it. */
+export const SLOT_MOVE_FLAGS = {
+  pipeline: { type: 'string', description: 'keys per MIGRATE and per round trip (default 1000; redis-cli: 10); lower it for big values' },
+  'dry-run': { type: 'boolean', description: 'print the plan, change nothing' },
+  force: { type: 'boolean', description: 'move even when the cluster is not healthy (every node must still answer)' },
+} as const satisfies Record<string, FlagSpec>
 
 /** Runs the moves, or only describes them with --dry-run. */
 export async function runPlan(stack: Stack, map: ClusterMap, moves: readonly SlotMove[], options: MoveSlotsOptions & { readonly dryRun?: boolean }): Promise<SlotPlanResult> {

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectCluster, connectNode, parseClusterNodes, type NodeClient, type Stack } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
-import { createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
-import { formCluster } from '../src/index.ts'
+import { createTestStack, formTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
 
 const KEYS = 3000
 const MIGRATING = 200 // keys in one slot, for the interrupted reshard
@@ -33,9 +32,7 @@ describe('cluster:check and cluster:fix', () => {
 
   beforeAll(async () => {
     test = await createTestStack()
-    stack = test.load()
-    await localRuntime.start(stack)
-    await formCluster(stack, localRuntime)
+    stack = await formTestStack(test)
     const cluster = connectCluster(stack)
     const names = [...Array.from({ length: KEYS }, (_, i) => `key:${i}`), ...Array.from({ length: MIGRATING }, (_, i) => `{moving}:${i}`)]
     await Promise.all(names.map((k) => cluster.set(k, `value of ${k}`)))

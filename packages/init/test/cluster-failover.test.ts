@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assessHealth, connectAll, parseClusterNodes, readNodes, takeStackLock, TemporaryError, UsageError, type Stack } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
-import { createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
-import { failoverNode, formCluster, renderFailover, restoreLayout } from '../src/index.ts'
+import { createTestStack, formTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
+import { failoverNode, renderFailover, restoreLayout } from '../src/index.ts'
 
 /** node name → role and the name of its master, read from the nodes themselves. */
 async function roles(stack: Stack) {
@@ -16,9 +16,7 @@ describe('failoverNode() and restoreLayout()', () => {
   let stack: Stack
   beforeAll(async () => {
     test = await createTestStack()
-    stack = test.load()
-    await localRuntime.start(stack)
-    await formCluster(stack, localRuntime)
+    stack = await formTestStack(test)
   }, 120_000)
   afterAll(async () => {
     for (const n of await localRuntime.ps(stack).catch(() => [])) if (n.pid) process.kill(n.pid, 'SIGCONT')

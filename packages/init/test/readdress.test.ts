@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectAll, connectCluster, type Stack } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
-import { allocatePorts, createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
+import { allocatePorts, createTestStack, formTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
 import { formCluster } from '../src/index.ts'
 
 /** Each node's own id and role, in node order: a move must keep both (no failover). */
@@ -32,9 +32,7 @@ describe('formCluster() after the ports changed', () => {
     // a node that reaches it: that heals a partial move by itself after node-timeout.
     // Long here, so that the re-introduction is what we see.
     test = await createTestStack({ env: { REDIS_CLUSTER_NODE_TIMEOUT: '60000' } })
-    stack = test.load()
-    await localRuntime.start(stack)
-    await formCluster(stack, localRuntime)
+    stack = await formTestStack(test)
     ids = await nodeIds(stack)
     const cluster = connectCluster(stack)
     await cluster.set('survives:move', 'yes')

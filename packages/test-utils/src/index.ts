@@ -1,5 +1,5 @@
 export { allocatePorts, ephemeralRange } from './ports.ts'
-export { createTestStack, type TestStack, type CreateTestStackOptions } from './test-stack.ts'
+export { createTestStack, formTestStack, type TestStack, type CreateTestStackOptions } from './test-stack.ts'
 export { runCli, type CliResult } from './run-cli.ts'
 export { REPO_ROOT } from './paths.ts'
 export { TEST_IMAGE, composeUnavailable, createComposeTestStack, docker, type ComposeTestStack } from './compose-test-stack.ts'

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { loadStack, type Stack } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
+import { formCluster } from '@redis-cluster/init'
 import { allocatePorts } from './ports.ts'
 import { REPO_ROOT } from './paths.ts'
 
@@ -61,4 +62,12 @@ export async function createTestStack({ secret, env = {} }: CreateTestStackOptio
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+/** Starts a test stack's nodes and forms the cluster, as `up` does; returns the loaded stack. */
+export async function formTestStack(test: TestStack): Promise<Stack> {
+  const stack = test.load()
+  await localRuntime.start(stack)
+  await formCluster(stack, localRuntime)
+  return stack
 }
