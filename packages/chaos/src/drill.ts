@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { answered, connectNode, currentRun, formatRanges, readNodes, waitFor, type NodeAnswer, type NodeClient, type SlotRange, type Stack, type StackNode } from '@redis-cluster/core'
+import { answered, connectNode, currentRun, formatRanges, readNodes, waitFor, waitForHealthy, type NodeAnswer, type NodeClient, type SlotRange, type Stack, type StackNode } from '@redis-cluster/core'
 import type { Runtime } from '@redis-cluster/compose'
 import { findLostWrites, startWriter } from './writer.ts'
 import { countWrites, lostAckedBeforeFault, throughput, writableAfter, type Throughput, type WriteCounts } from './measure.ts'
-import { FaultLog, assertDrillable, currentShards, restoreStack, waitHealthy } from './stack-faults.ts'
+import { FaultLog, assertDrillable, currentShards, restoreStack } from './stack-faults.ts'
 import type { DrillFacts, Expectation, Scenario, ScenarioContext, ScenarioName } from './scenarios.ts'
 
 export interface DrillOptions {
@@ -87,7 +87,7 @@ export async function runDrill(stack: Stack, runtime: Runtime, scenario: Scenari
     await scenario.inject(context)
     progress(`${scenario.name}: fault injected and watched; bringing every node back`)
     await faults.bringBack()
-    await waitHealthy(stack)
+    await waitForHealthy(stack)
     const healthyAt = performance.now()
     progress(`${scenario.name}: healthy again after ${((healthyAt - faultAt) / 1000).toFixed(2)}s`)
     await sleep(AFTER_MS, undefined, { signal: currentRun()?.signal })

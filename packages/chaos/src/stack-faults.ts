@@ -1,4 +1,4 @@
-import { ConfigError, TemporaryError, answered, assessHealth, connectAll, describeDrift, readNodes, summarize, waitForHealthy, withRunContext, type NodeAnswer, type SlotRange, type Stack, type StackNode } from '@redis-cluster/core'
+import { ConfigError, TemporaryError, answered, assessHealth, describeDrift, readNodes, summarize, waitForHealthy, withRunContext, type NodeAnswer, type SlotRange, type Stack, type StackNode } from '@redis-cluster/core'
 import type { NodeFault, Runtime } from '@redis-cluster/compose'
 import { restoreLayout } from '@redis-cluster/init'
 
@@ -89,7 +89,7 @@ export class FaultLog {
 export async function restoreStack(stack: Stack, faults: FaultLog, progress: (line: string) => void): Promise<string[]> {
   return withRunContext({ deadline: Date.now() + stack.timeoutMs, signal: new AbortController().signal }, async () => {
     await faults.bringBack()
-    await waitHealthy(stack)
+    await waitForHealthy(stack)
     const { swapped } = await restoreLayout(stack, { progress })
     const drift = describeDrift(assessHealth(stack, await readNodes(stack)))
     if (drift) throw new TemporaryError(`after the drill: ${drift}`, 'run `pnpm cluster:failover --restore-layout`')
@@ -97,12 +97,3 @@ export async function restoreStack(stack: Stack, faults: FaultLog, progress: (li
   })
 }
 
-/** Waits (RC_TIMEOUT_MS at most) until core's health definition holds. */
-export async function waitHealthy(stack: Stack): Promise<void> {
-  const clients = await connectAll(stack)
-  try {
-    await waitForHealthy(stack, clients)
-  } finally {
-    clients.forEach((c) => c.disconnect())
-  }
-}

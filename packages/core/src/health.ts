@@ -1,7 +1,7 @@
 import { RcError, TemporaryError } from './errors.ts'
 import { SLOT_COUNT, formatRanges } from './layout.ts'
 import { parseClusterNodes, type ClusterNodeEntry } from './cluster-nodes.ts'
-import { connectNode, parseInfo, type NodeClient } from './redis.ts'
+import { connectAll, connectNode, parseInfo, type NodeClient } from './redis.ts'
 import { describeRedisError } from './redis-errors.ts'
 import type { Stack, StackNode } from './stack.ts'
 import { waitFor } from './wait.ts'
@@ -195,11 +195,20 @@ export function replicaLinks({ info }: Pick<NodeAnswer, 'info'>): ReplicaLink[] 
 }
 
 /**
- * Polls readNodes + assessHealth with the given connections until healthy;
- * a node refusing our password ends the wait at once. On timeout the error
- * names each node that is not ready and why.
+ * Polls readNodes + assessHealth with the given connections (or its own,
+ * opened once and closed at the end) until healthy; a node refusing our
+ * password ends the wait at once. On timeout the error names each node that
+ * is not ready and why.
  */
-export async function waitForHealthy(stack: Stack, clients: readonly NodeClient[], { timeoutMs = stack.timeoutMs }: { timeoutMs?: number } = {}): Promise<HealthReport> {
+export async function waitForHealthy(stack: Stack, clients?: readonly NodeClient[], { timeoutMs = stack.timeoutMs }: { timeoutMs?: number } = {}): Promise<HealthReport> {
+  if (!clients) {
+    const own = await connectAll(stack)
+    try {
+      return await waitForHealthy(stack, own, { timeoutMs })
+    } finally {
+      own.forEach((client) => client.disconnect())
+    }
+  }
   let report: HealthReport | undefined
   await waitFor(
     async () => {

@@ -1,6 +1,5 @@
 import {
   answered,
-  connectAll,
   connectNode,
   layoutSwaps,
   parseClusterNodes,
@@ -9,7 +8,6 @@ import {
   waitForHealthy,
   CheckFailedError,
   TemporaryError,
-  type HealthReport,
   type NodeAnswer,
   type NodeReading,
   type NodeSilence,
@@ -60,7 +58,7 @@ export async function failoverNode(stack: Stack, ref: string, { mode = 'default'
   }
   await promote(stack, replica, master.node, mode, progress)
   const everyone = readings.every(answered)
-  if (everyone) await waitHealthy(stack)
+  if (everyone) await waitForHealthy(stack)
   return { promoted: replica.node.name, demoted: master.node.name, mode, elapsedMs: Math.round(performance.now() - started), healthy: everyone }
 }
 
@@ -75,7 +73,7 @@ export async function restoreLayout(stack: Stack, { progress = () => {} }: { pro
   const started = performance.now()
   const silent = (await readNodes(stack)).find((r): r is NodeSilence => !answered(r))
   if (silent) throw silent.error
-  let { drift } = await waitHealthy(stack)
+  let { drift } = await waitForHealthy(stack)
   const readings = await readNodes(stack)
   const swapped: string[] = []
   for (const { master, replica, range } of layoutSwaps(stack, readings.filter(answered))) {
@@ -83,7 +81,7 @@ export async function restoreLayout(stack: Stack, { progress = () => {} }: { pro
     await promote(stack, master, replica.node, 'default', progress)
     swapped.push(master.node.name)
   }
-  if (swapped.length > 0) ({ drift } = await waitHealthy(stack))
+  if (swapped.length > 0) ({ drift } = await waitForHealthy(stack))
   return { swapped, remaining: drift, elapsedMs: Math.round(performance.now() - started) }
 }
 
@@ -135,14 +133,5 @@ export async function promote(stack: Stack, replica: NodeAnswer, master: StackNo
     progress(`${replica.node.name}: master now, ${master.name} its replica (${((performance.now() - started) / 1000).toFixed(2)}s)`)
   } finally {
     client.disconnect()
-  }
-}
-
-async function waitHealthy(stack: Stack): Promise<HealthReport> {
-  const clients = await connectAll(stack)
-  try {
-    return await waitForHealthy(stack, clients)
-  } finally {
-    for (const client of clients) client.disconnect()
   }
 }
