@@ -31,7 +31,8 @@ describe('report:watch', () => {
 
   it('on a terminal 70 columns wide: fits it, draws on the alternate screen and restores the terminal on Ctrl-C (exit 0)', async () => {
     // `script` gives the watch a real pty; ^C typed into it is the terminal's own SIGINT to the foreground job.
-    const command = `stty cols 70 && ${[process.execPath, ...WATCH, '--interval', '0.5'].map((a) => `'${a}'`).join(' ')}`
+    // `exec`: the watch replaces the shell, or a dash ($SHELL unset, as in CI) would itself die of that SIGINT (130).
+    const command = `stty cols 70 && exec ${[process.execPath, ...WATCH, '--interval', '0.5'].map((a) => `'${a}'`).join(' ')}`
     const watch = startWatch('script', ['-qfec', command, '/dev/null'], test.env)
     started.push(watch.child)
     await expect.poll(() => watch.frames().length, { timeout: 30_000, interval: 100 }).toBeGreaterThanOrEqual(2)
