@@ -18,6 +18,7 @@ export const INIT_SERVICE = 'redis-cluster-init'
  */
 export const composeRuntime: Runtime = {
   name: 'compose',
+  ownsNodes: true,
 
   async start(stack, { progress } = {}): Promise<StartResult> {
     await assertEngine(stack)

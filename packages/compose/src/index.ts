@@ -1,5 +1,6 @@
 export type { Runtime, NodeState, StartResult, StopResult, StartOptions, NodeFault } from './runtime.ts'
 export { localRuntime } from './local.ts'
+export { externalRuntime } from './external.ts'
 export { composeRuntime, runCompose, INIT_SERVICE } from './compose-runtime.ts'
 export { selectRuntime, chooseRuntime, type RuntimeChoice, type SelectRuntimeOptions } from './select.ts'
 export { isPortFree, findPortOwner } from './_ports.ts'

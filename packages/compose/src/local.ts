@@ -15,6 +15,7 @@ import { assertCanWrite, confFile, logFile, onDisk, ownPidFile, redisPidFile, ru
  */
 export const localRuntime: Runtime = {
   name: 'local',
+  ownsNodes: true,
 
   async start(stack, { progress } = {}): Promise<StartResult> {
     const running = stack.nodes.filter((node) => runningPid(node) !== undefined)

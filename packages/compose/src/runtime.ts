@@ -30,6 +30,13 @@ export interface StartOptions {
 /** Where the nodes live. Every operation above this interface is the same for all runtimes. */
 export interface Runtime {
   readonly name: 'local' | 'compose' | 'external'
+  /**
+   * True when this toolkit started the nodes (local, compose): it forms them
+   * into the spec's layout, may signal them and read their files. False for
+   * the external runtime: a cluster someone else runs, only reached by Redis
+   * connections. Commands ask this, never the runtime's name.
+   */
+  readonly ownsNodes: boolean
   /** Starts every node that is not running, and resolves once all answer PING. Idempotent. */
   start(stack: Stack, options?: StartOptions): Promise<StartResult>
   /** Stops every node cleanly (data kept), or also deletes the data with `purge`. */

@@ -1,7 +1,8 @@
-import { ConfigError, type Stack } from '@redis-cluster/core'
+import type { Stack } from '@redis-cluster/core'
 import type { Runtime } from './runtime.ts'
 import { localRuntime } from './local.ts'
 import { composeRuntime } from './compose-runtime.ts'
+import { externalRuntime } from './external.ts'
 import { assertEngine, dockerEndpoint, dockerGet, engineProblem } from './_docker.ts'
 import { composeImages } from './_compose-preflight.ts'
 
@@ -45,10 +46,10 @@ export async function chooseRuntime(stack: Stack): Promise<RuntimeChoice> {
     case 'compose':
       await assertEngine(stack)
       return { runtime: composeRuntime, reason: 'RC_RUNTIME=compose' }
+    case 'external':
+      return { runtime: externalRuntime, reason: `RC_RUNTIME=external (seeds ${stack.seeds.map((s) => `${s.host}:${s.port}`).join(',')})` }
     case 'auto':
       return chooseAuto(stack)
-    default:
-      throw new ConfigError(`RC_RUNTIME=${stack.runtime} is not available yet`, 'use RC_RUNTIME=compose or RC_RUNTIME=local')
   }
 }
 

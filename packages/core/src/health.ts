@@ -2,7 +2,7 @@ import { RcError, TemporaryError } from './errors.ts'
 import { SLOT_COUNT, formatRanges } from './layout.ts'
 import { parseClusterNodes, type ClusterNodeEntry } from './cluster-nodes.ts'
 import { connectAll, connectNode, parseInfo, type NodeClient } from './redis.ts'
-import { describeRedisError } from './redis-errors.ts'
+import { describeRedisError, describeSubject } from './redis-errors.ts'
 import type { Stack, StackNode } from './stack.ts'
 import { waitFor } from './wait.ts'
 import { slotFindings } from './_slot-claims.ts'
@@ -30,7 +30,10 @@ export interface NodeSilence {
 export const answered = (reading: NodeReading): reading is NodeAnswer => !('error' in reading)
 
 /** Why a node said nothing, without the `redis-node-2 (127.0.0.1:6381) ` a row already shows. */
-export const silenceReason = (silence: NodeSilence): string => silence.error.message.replace(/^\S+ \([^)]*\) /, '')
+export function silenceReason({ node, error }: NodeSilence): string {
+  const where = describeSubject(node)
+  return error.message.startsWith(`${where} `) ? error.message.slice(where.length + 1) : error.message
+}
 
 /**
  * Reads every node in parallel: CLUSTER NODES, CLUSTER INFO, INFO, DBSIZE,

@@ -1,11 +1,14 @@
 import { CheckFailedError, ConfigError, RcError, TemporaryError } from './errors.ts'
 
-/** What an error is about: `redis-node-2 (127.0.0.1:6381)`. */
+/** What an error is about: `redis-node-2 (127.0.0.1:6381)`, or `10.0.0.5:6379` when that is its name (external runtime). */
 export interface ErrorSubject {
   readonly name: string
   readonly host: string
   readonly port: number
 }
+
+/** A node as messages name it. */
+export const describeSubject = ({ name, host, port }: ErrorSubject): string => (name.endsWith(`:${port}`) ? name : `${name} (${host}:${port})`)
 
 /**
  * The one place where Redis reply errors and socket errors become typed
@@ -16,7 +19,7 @@ export interface ErrorSubject {
  */
 export function describeRedisError(subject: ErrorSubject, error: unknown, command?: string): RcError {
   if (error instanceof RcError) return error
-  const where = `${subject.name} (${subject.host}:${subject.port})`
+  const where = describeSubject(subject)
   const message = error instanceof Error ? error.message : String(error)
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? /\b(E[A-Z]+)\b/.exec(message)?.[1]
   const what = command ? ` ${command.toUpperCase()}` : ''

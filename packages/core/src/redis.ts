@@ -40,7 +40,7 @@ export class NodeClient extends Redis {
  * queue, one try per command, a deadline on connect, AUTH and every command.
  * The caller owns it and must `disconnect()` it.
  */
-export async function connectNode(stack: Stack, node: StackNode, options: ConnectOptions = {}): Promise<NodeClient> {
+export async function connectNode(stack: Pick<Stack, 'password'>, node: ErrorSubject, options: ConnectOptions = {}): Promise<NodeClient> {
   // Inside a run, no single step may outlast the run's deadline.
   const remaining = Math.max(1, (currentRun()?.deadline ?? Infinity) - Date.now())
   const connectTimeoutMs = Math.min(options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, remaining)

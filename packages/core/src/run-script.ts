@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { RcError, TemporaryError, UsageError } from './errors.ts'
 import { loadStack, type Stack } from './stack.ts'
+import { discoverStack } from './discover.ts'
 import { takeStackLock } from './lock.ts'
 import { withRunContext } from './run-context.ts'
 import { describeFsError } from './fs-errors.ts'
@@ -100,8 +101,9 @@ export async function runScript<F extends Record<string, FlagSpec>, R>(options: 
     cleanups.push(guardRun(stop, { name: options.name, timeoutMs, watchAncestors: Boolean(options.lock) }))
     if (options.lock) cleanups.push((await lockStack(stack, options.name, options.lock, stop)).release)
     const progress = (line: string) => void (quiet || process.stderr.write(`${line}\n`))
-    const context = { stack, args: args as FlagValues<F>, positionals, progress, notice, signal: stop.signal }
-    const run = withRunContext({ deadline: Date.now() + timeoutMs, signal: stop.signal }, () => options.run(context))
+    const context = { args: args as FlagValues<F>, positionals, progress, notice, signal: stop.signal }
+    // the external runtime reads its nodes from the cluster: inside the run, so its deadline and Ctrl-C apply
+    const run = withRunContext({ deadline: Date.now() + timeoutMs, signal: stop.signal }, async () => options.run({ ...context, stack: await discoverStack(stack) }))
     const result = await (options.endless ? run : untilStopped(run, stop.signal, options.settleOnStopMs))
     if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     else if (!args.quiet && options.render) process.stdout.write(`${options.render(result)}\n`)

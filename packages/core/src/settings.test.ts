@@ -21,6 +21,8 @@ describe('readSettings()', () => {
         backupDir: 'backups',
         backupKeep: undefined,
         backupKeepDays: undefined,
+        seeds: [],
+        passwordFile: undefined,
       },
       problems: [],
       invalid: new Set(),
@@ -43,6 +45,17 @@ describe('readSettings()', () => {
   it('reads the backup settings; retention counts are whole numbers of at least 1', () => {
     expect(readSettings({ RC_BACKUP_DIR: '/srv/backups' }, { RC_BACKUP_KEEP: '7', RC_BACKUP_KEEP_DAYS: '30' }).settings).toMatchObject({ backupDir: '/srv/backups', backupKeep: 7, backupKeepDays: 30 })
     expect(readSettings({}, { RC_BACKUP_KEEP: '0' }).problems).toEqual(["RC_BACKUP_KEEP='0' is not a count (a whole number, at least 1)"])
+  })
+
+  it('reads RC_SEEDS into addresses (IPv4, [IPv6], host names) and names a malformed list', () => {
+    expect(readSettings({ RC_SEEDS: '10.0.0.5:6379, [fd00::1]:7000,redis-a.internal:6380' }, {}).settings.seeds).toEqual([
+      { host: '10.0.0.5', port: 6379 },
+      { host: 'fd00::1', port: 7000 },
+      { host: 'redis-a.internal', port: 6380 },
+    ])
+    for (const bad of ['10.0.0.5', '10.0.0.5:0', 'a:6379,,b:6379', 'http://a:6379', 'a:65536', 'a:06379']) {
+      expect(readSettings({}, { RC_SEEDS: bad }).problems, bad).toEqual([`RC_SEEDS='${bad}' is not a seed list (host:port[,host:port...], like 10.0.0.5:6379,10.0.0.6:6379)`])
+    }
   })
 
   it('checks the compose file\'s variables too, and collects every problem', () => {

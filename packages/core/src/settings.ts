@@ -30,6 +30,11 @@ const networkName = matching(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, ' is not a network 
 const projectName = matching(/^[a-z0-9][a-z0-9_-]*$/, ' is not a compose project name (lowercase letters, digits, - and _)')
 const path = z.string()
 const runtime = z.enum(['auto', 'compose', 'local', 'external'], ': expected one of auto, compose, local, external')
+// host:port[,host:port...]: IPv4, IPv6 in brackets, or a host name; parsed into addresses by parseSeeds.
+const seeds = z.pipe(
+  z.string().check(z.refine((s) => s.split(',').every((seed) => parseSeed(seed.trim()) !== undefined), ' is not a seed list (host:port[,host:port...], like 10.0.0.5:6379,10.0.0.6:6379)')),
+  z.transform(parseSeeds),
+)
 const flag = z.pipe(z.string().check(z.regex(/^(1|0|true|false|yes|no)$/i, ': expected 1 or 0 (or true/false, yes/no)')), z.transform((s) => /^(1|true|yes)$/i.test(s)))
 
 const VARIABLES = {
@@ -43,6 +48,10 @@ const VARIABLES = {
   RC_RUNTIME: runtime,
   RC_TIMEOUT_MS: milliseconds,
   RC_PUBLISH_BUS_PORTS: flag,
+  // The external runtime: a cluster this toolkit did not start, found from these nodes.
+  RC_SEEDS: seeds,
+  // The password file, for any runtime (an outside cluster has its own secret); default: the compose file's secret.
+  RC_PASSWORD_FILE: path,
   // Backups: where they go and how many a run keeps (cron sets these once, not on every command line).
   RC_BACKUP_DIR: path,
   RC_BACKUP_KEEP: count,
@@ -116,6 +125,16 @@ export interface Settings {
   readonly backupDir: string
   readonly backupKeep: number | undefined
   readonly backupKeepDays: number | undefined
+  /** RC_SEEDS: where the external runtime finds its cluster (empty when unset). */
+  readonly seeds: readonly Address[]
+  /** RC_PASSWORD_FILE, relative to the root; unset: the compose file's secret. */
+  readonly passwordFile: string | undefined
+}
+
+/** A node's address as this host dials it. */
+export interface Address {
+  readonly host: string
+  readonly port: number
 }
 
 export interface SettingsResult {
@@ -171,6 +190,8 @@ export function readSettings(fileEnv: Readonly<Record<string, string>>, processE
     backupDir: v.RC_BACKUP_DIR ?? DEFAULTS.RC_BACKUP_DIR,
     backupKeep: v.RC_BACKUP_KEEP,
     backupKeepDays: v.RC_BACKUP_KEEP_DAYS,
+    seeds: v.RC_SEEDS ?? [],
+    passwordFile: v.RC_PASSWORD_FILE,
   }
   return { settings, problems, invalid, notices }
 }
@@ -185,6 +206,18 @@ export function checkPort(label: string, value: unknown): { port: number } | { p
   if (value === undefined || value === null || value === '') return { problem: `${label} is not set` }
   const result = port.safeParse(String(value))
   return result.success ? { port: result.data } : { problem: `${label}='${String(value)}'${result.error.issues[0]!.message}` }
+}
+
+/** `host:port`, `[v6]:port`; undefined when malformed. */
+export function parseSeed(seed: string): Address | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)):([0-9]+)$/.exec(seed)
+  const port = Number(match?.[4])
+  if (!match || !Number.isInteger(port) || port < 1 || port > 65535 || String(port) !== match[4]) return undefined
+  return { host: match[1] ?? match[2]!, port }
+}
+
+function parseSeeds(list: string): Address[] {
+  return list.split(',').map((seed) => parseSeed(seed.trim())!)
 }
 
 function schemaOf(name: string): z.ZodMiniType<unknown, string> | undefined {

@@ -7,10 +7,10 @@ import { interpolateDeep } from './_interpolate.ts'
 import { splitSlots, type SlotRange } from './layout.ts'
 import { readSecret } from './_secret.ts'
 import { readEnvFile } from './_env-file.ts'
-import { DEFAULTS, checkPort, readSettings, type RuntimeName } from './settings.ts'
+import { DEFAULTS, checkPort, readSettings, type Address, type RuntimeName } from './settings.ts'
 import { appendAddedNodes, readAddedNodes, type AddedNode } from './added-nodes.ts'
 
-export type { RuntimeName }
+export type { RuntimeName, Address }
 
 export interface StackNode {
   readonly index: number
@@ -27,7 +27,7 @@ export interface StackNode {
   readonly masterIndex: number | undefined
   /** For a master, the slots it owns in the spec's layout. */
   readonly slots: SlotRange | undefined
-  /** Local runtime only: the node's working directory. */
+  /** Local runtime only: the node's working directory ('' on the external runtime). */
   readonly dataDir: string
   /** Added to the spec's layout by `cluster:add-node` (no spec slots; `role`/`masterIndex` say what it was added as). */
   readonly added?: true
@@ -44,7 +44,13 @@ export interface Stack {
   readonly projectName: string
   readonly runtime: RuntimeName
   readonly password: string
+  /**
+   * Local and compose: the compose file's nodes in the spec's layout. External:
+   * empty until discoverStack (discover.ts) read them from the cluster itself.
+   */
   readonly nodes: readonly StackNode[]
+  /** RC_SEEDS: where the external runtime finds its cluster. */
+  readonly seeds: readonly Address[]
   /** `.env` merged under the process environment: what compose interpolates with. */
   readonly env: Readonly<Record<string, string>>
   /** Things the user should know that are not errors (e.g. a trimmed secret). */
@@ -90,20 +96,25 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
   const root = processEnv.RC_ROOT ? resolve(processEnv.RC_ROOT) : findRoot(cwd)
   const envFile = resolve(root, processEnv.RC_ENV_FILE || DEFAULTS.RC_ENV_FILE)
   const dotenv = readEnvFile(envFile)
-  const merged = { ...dotenv.values, ...processEnv }
   const { settings, problems: settingProblems, invalid, notices } = readSettings(dotenv.values, processEnv)
+  const passwordFile = settings.passwordFile && resolve(root, settings.passwordFile)
+  // RC_PASSWORD_FILE is the compose file's secret too, unless REDIS_PASSWORD_FILE names another on purpose.
+  const merged = { ...dotenv.values, ...(passwordFile ? { REDIS_PASSWORD_FILE: passwordFile } : {}), ...processEnv }
   const problems = [...dotenv.problems, ...settingProblems]
   const composeFile = resolve(root, settings.composeFile)
   const compose = readCompose(composeFile, merged)
+  const external = settings.runtime === 'external'
+  if (external && settings.seeds.length === 0 && !invalid.has('RC_SEEDS')) problems.push('RC_RUNTIME=external needs RC_SEEDS=host:port[,host:port...] (nodes of the cluster to operate)')
 
-  const allServices = Object.entries(compose.services ?? {})
+  // The external runtime's nodes come from the cluster (discoverStack), never from the compose file.
+  const allServices = Object.entries(external ? {} : (compose.services ?? {}))
     .map(([name, service]) => ({ name, index: Number(NODE_SERVICE.exec(name)?.[1]), service }))
     .filter((s) => Number.isInteger(s.index))
     .sort((a, b) => a.index - b.index)
   // services marked REDIS_ADDED were added by cluster:add-node: outside the spec's layout
   const isAdded = (s: { service: unknown }) => (s.service as { environment?: { REDIS_ADDED?: unknown } })?.environment?.REDIS_ADDED !== undefined
   const services = allServices.filter((s) => !isAdded(s))
-  if (services.length < 6 || services.length % 2 !== 0) {
+  if (!external && (services.length < 6 || services.length % 2 !== 0)) {
     problems.push(`${composeFile} defines ${services.length} redis-node-N services; the layout needs an even number, at least 6`)
   }
   const masters = services.length / 2
@@ -142,13 +153,13 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
       dataDir: join(dataDir, name),
     })
   }
-  const record = readAddedNodes(dataDir)
+  const record = external ? { nodes: [] } : readAddedNodes(dataDir)
   if ('problem' in record) problems.push(record.problem)
   else added.push(...record.nodes)
   problems.push(...appendAddedNodes(nodes, added, dataDir))
   problems.push(...duplicatePorts(nodes))
 
-  const secretFile = resolve(dirname(composeFile), compose.secrets?.redis_password?.file ?? '../secrets/redis_password.txt')
+  const secretFile = passwordFile || resolve(dirname(composeFile), compose.secrets?.redis_password?.file ?? '../secrets/redis_password.txt')
   const secret = readSecret(secretFile)
   if ('problem' in secret) problems.push(secret.problem)
 
@@ -169,6 +180,7 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
     runtime: settings.runtime,
     password: secret.password,
     nodes,
+    seeds: settings.seeds,
     env: merged,
     notices: [...notices, ...(secret.notice ? [secret.notice] : [])],
     timeoutMs: settings.timeoutMs,
@@ -227,6 +239,11 @@ function duplicatePorts(nodes: readonly StackNode[]): string[] {
 
 function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))
+}
+
+/** The same stack with other nodes (discoverStack's, read from the cluster). */
+export function withNodes(stack: Stack, nodes: readonly StackNode[]): Stack {
+  return deepFreeze({ ...stack, nodes: nodes.map((n) => ({ ...n })) })
 }
 
 function deepFreeze<T>(value: T): T {

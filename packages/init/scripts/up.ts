@@ -1,7 +1,7 @@
 #!/usr/bin/env tsx
 import { describeDrift, runScript } from '@redis-cluster/core'
 import { selectRuntime } from '@redis-cluster/compose'
-import { formCluster } from '../src/index.ts'
+import { formCluster, awaitCluster } from '../src/index.ts'
 
 await runScript({
   name: 'up',
@@ -11,13 +11,15 @@ await runScript({
   run: async ({ stack, progress, notice }) => {
     const runtime = await selectRuntime(stack, { notice })
     const start = await runtime.start(stack, { progress })
-    const formed = await formCluster(stack, runtime)
+    // nodes someone else runs (external) are neither started nor formed here: `up` only waits for them
+    const formed = runtime.ownsNodes ? await formCluster(stack, runtime) : await awaitCluster(stack)
     const drift = describeDrift(formed)
     if (drift) notice(drift)
     return { ...start, ...formed }
   },
   render: (r) => {
-    const nodes = r.started.length === 0 ? `${r.runtime}: all ${r.alreadyRunning.length} nodes already running` : `${r.runtime}: started ${r.started.join(', ')}`
+    const nodes =
+      r.runtime === 'external' ? `external: starts nothing (the ${r.alreadyRunning.length} nodes run elsewhere); waited for the cluster` : r.started.length === 0 ? `${r.runtime}: all ${r.alreadyRunning.length} nodes already running` : `${r.runtime}: started ${r.started.join(', ')}`
     const what = { created: 'cluster created', completed: 'interrupted creation finished', existing: 'cluster already formed' }[r.action]
     return [nodes, ...r.steps, `${what}; healthy: ${r.nodes} nodes, 16384 slots ok, replicas in sync (${(r.elapsedMs / 1000).toFixed(2)}s)`].join('\n')
   },

@@ -1,5 +1,5 @@
 export { createCluster, type CreateClusterResult } from './create.ts'
-export { formCluster, type FormClusterResult } from './up.ts'
+export { formCluster, awaitCluster, type FormClusterResult } from './up.ts'
 export { readdressNodes } from './readdress.ts'
 export { failoverNode, restoreLayout, type FailoverMode, type FailoverOptions, type FailoverResult, type RestoreLayoutResult } from './failover.ts'
 export { resolveNode } from './resolve-node.ts'

@@ -12,6 +12,13 @@ export interface FormClusterResult extends CreateClusterResult {
   readonly restore: readonly string[]
 }
 
+/** Waits for a cluster this toolkit does not form (external runtime) to be healthy, and reports it as `formCluster` does. */
+export async function awaitCluster(stack: Stack): Promise<FormClusterResult> {
+  const started = performance.now()
+  const { drift, restore } = await waitForHealthy(stack)
+  return { action: 'existing', steps: [], healthy: true, nodes: stack.nodes.length, elapsedMs: Math.round(performance.now() - started), drift, restore }
+}
+
 /** Forms the cluster if needed and waits for full health; the nodes must already be running. */
 export async function formCluster(stack: Stack, runtime: Runtime): Promise<FormClusterResult> {
   const started = performance.now()

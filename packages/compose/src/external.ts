@@ -1,0 +1,46 @@
+import { ConfigError, connectNode, runRedisCli, type Stack } from '@redis-cluster/core'
+import type { NodeState, Runtime } from './runtime.ts'
+
+/**
+ * A cluster this toolkit did not start (RC_RUNTIME=external): its nodes, read
+ * from the cluster by core's discoverStack, run on other hosts under someone
+ * else's supervisor. So nothing here starts, stops, signals or reads files of
+ * a node; those refuse with a line saying what to do instead. Everything that
+ * needs only a Redis connection works as on the other runtimes.
+ */
+export const externalRuntime: Runtime = {
+  name: 'external',
+  ownsNodes: false,
+
+  async start(stack) {
+    return { runtime: 'external', started: [], alreadyRunning: stack.nodes.map((n) => n.name) }
+  },
+
+  async stop() {
+    throw new ConfigError('the external runtime does not stop nodes: this toolkit did not start them', 'stop them on their hosts, with what started them there')
+  },
+
+  /** A node that answers PING is running; one that does not is `stopped` (down, paused, or unreachable from here). */
+  async ps(stack) {
+    return Promise.all(
+      stack.nodes.map(async (node): Promise<NodeState> => {
+        const client = await connectNode(stack, node, { connectTimeoutMs: 1000, commandTimeoutMs: 1000 }).catch(() => undefined)
+        client?.disconnect()
+        return { node: node.name, port: node.port, state: client ? 'running' : 'stopped' }
+      }),
+    )
+  },
+
+  clusterAddress: (node) => node.host,
+
+  async logTail() {
+    return ''
+  },
+
+  // The announced addresses are what this host dials too (checked when discovering the nodes).
+  redisCli: (stack: Stack, args) => runRedisCli(stack, args),
+
+  async fault(_stack, _nodes, fault) {
+    throw new ConfigError(`the external runtime cannot ${fault} a node: it runs on another host, under another supervisor`, 'run this drill against a local or compose stack')
+  },
+}

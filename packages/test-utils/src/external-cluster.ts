@@ -1,0 +1,150 @@
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+import { openStack, runShell, type Address, type Stack } from '@redis-cluster/core'
+import { allocatePorts } from './ports.ts'
+import { REPO_ROOT } from './paths.ts'
+
+export interface ExternalNodes {
+  readonly dir: string
+  /** Every node listens on this one port, each on its own 127.0.0.x: like one node per host. */
+  readonly port: number
+  readonly addresses: readonly Address[]
+  readonly password: string
+  /** The environment that points the toolkit at these nodes: RC_RUNTIME=external, RC_SEEDS (the first two), RC_PASSWORD_FILE. */
+  readonly env: Record<string, string>
+  pid(address: Address): number
+  /** The stack as a command sees it (nodes discovered from the cluster). */
+  load(extra?: Record<string, string>): Promise<Stack>
+  /** Kills every node (SIGKILL, by pid) and deletes the files; safe to call twice. */
+  cleanup(): Promise<void>
+}
+
+export interface StartExternalNodesOptions {
+  count: number
+  /** The first simulated host: 127.0.0.<firstHost>, then the next ones. Default 2. */
+  firstHost?: number
+  /** cluster-node-timeout (ms). Default 3000. */
+  nodeTimeoutMs?: number
+  /** Default: a random one. */
+  password?: string
+}
+
+/**
+ * Plain `redis-server` processes in cluster mode, started outside the
+ * toolkit as an operator would on their hosts, not yet joined: Linux routes
+ * all of 127.0.0.0/8 to loopback, so 127.0.0.2 … behave like separate hosts
+ * that all use the same port. The password is in each node's config file,
+ * never in argv.
+ */
+export async function startExternalNodes({ count, firstHost = 2, nodeTimeoutMs = 3000, password = randomBytes(12).toString('hex') }: StartExternalNodesOptions): Promise<ExternalNodes> {
+  const dir = mkdtempSync(join(tmpdir(), 'rc-external-'))
+  const passwordFile = join(dir, 'password.txt')
+  writeFileSync(passwordFile, password, { mode: 0o600 })
+  writeFileSync(join(dir, '.env'), '')
+  const [port] = await allocatePorts(1)
+  const addresses = Array.from({ length: count }, (_, i) => ({ host: `127.0.0.${firstHost + i}`, port: port! }))
+  const pids = new Map<string, number>()
+  const key = (a: Address) => `${a.host}:${a.port}`
+  const env: Record<string, string> = {
+    RC_ROOT: REPO_ROOT,
+    RC_ENV_FILE: join(dir, '.env'),
+    RC_DATA_DIR: join(dir, 'toolkit'),
+    RC_BACKUP_DIR: join(dir, 'backups'),
+    RC_RUNTIME: 'external',
+    RC_SEEDS: addresses.slice(0, 2).map(key).join(','),
+    RC_PASSWORD_FILE: passwordFile,
+    RC_TIMEOUT_MS: '30000',
+  }
+  const nodes: ExternalNodes = {
+    dir,
+    port: port!,
+    addresses,
+    password,
+    env,
+    pid: (address) => pids.get(key(address)) ?? NaN,
+    load: (extra = {}) => openStack({ env: { PATH: process.env.PATH, ...env, ...extra } }),
+    async cleanup() {
+      for (const pid of pids.values()) {
+        try {
+          process.kill(pid, 'SIGKILL')
+        } catch {
+          // already gone
+        }
+      }
+      pids.clear()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  try {
+    for (const address of addresses) {
+      const nodeDir = join(dir, key(address))
+      mkdirSync(nodeDir)
+      const conf = [`bind ${address.host}`, `port ${address.port}`, `cluster-announce-ip ${address.host}`, `dir ${nodeDir}`, 'cluster-enabled yes', `cluster-node-timeout ${nodeTimeoutMs}`, 'appendonly yes', 'save ""', `requirepass ${password}`, `masterauth ${password}`, 'enable-debug-command local', `logfile ${join(nodeDir, 'redis.log')}`]
+      writeFileSync(join(nodeDir, 'redis.conf'), `${conf.join('\n')}\n`, { mode: 0o600 })
+      const child = spawn('redis-server', [join(nodeDir, 'redis.conf')], { detached: true, stdio: 'ignore' })
+      child.unref()
+      pids.set(key(address), child.pid!)
+    }
+    await Promise.all(addresses.map((a) => waitForPing(a, password)))
+    return nodes
+  } catch (error) {
+    await nodes.cleanup()
+    throw error
+  }
+}
+
+/**
+ * A cluster of `masters` × (1 + `replicas`) external nodes, formed the
+ * standard way (`redis-cli --cluster create`), as a user's existing cluster
+ * would have been.
+ */
+export async function createExternalCluster({ masters = 3, replicas = 1, ...options }: { masters?: number; replicas?: number } & Omit<StartExternalNodesOptions, 'count'> = {}): Promise<ExternalNodes> {
+  const nodes = await startExternalNodes({ ...options, count: masters * (1 + replicas) })
+  try {
+    const $ = await runShell({ env: { ...process.env, REDISCLI_AUTH: nodes.password }, quiet: true, timeout: 60_000 })
+    // redis-cli waits for the join with no end of its own: the 60 s above bounds it
+    await $`redis-cli --cluster create ${nodes.addresses.map((a) => `${a.host}:${a.port}`)} --cluster-replicas ${replicas} --cluster-yes`
+    await $`redis-cli --cluster check ${nodes.addresses[0]!.host}:${nodes.port}`
+    await waitForConsistent(nodes)
+    return nodes
+  } catch (error) {
+    await nodes.cleanup()
+    throw error
+  }
+}
+
+async function waitForPing({ host, port }: Address, password: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const client = new Redis({ host, port, password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+    client.on('error', () => {})
+    try {
+      await client.connect()
+      if ((await client.ping()) === 'PONG') return
+    } catch {
+      await sleep(50)
+    } finally {
+      client.disconnect()
+    }
+  }
+  throw new Error(`${host}:${port} did not start (see its redis.log)`)
+}
+
+/** Every node sees cluster_state:ok and every replica's link is up: what a user's running cluster looks like. */
+async function waitForConsistent(nodes: ExternalNodes): Promise<void> {
+  const clients = nodes.addresses.map(({ host, port }) => new Redis({ host, port, password: nodes.password }))
+  try {
+    for (let attempt = 0; attempt < 600; attempt++) {
+      const infos = await Promise.all(clients.map(async (c) => `${await c.cluster('INFO')}\n${await c.info('replication')}`))
+      if (infos.every((i) => /cluster_state:ok/.test(i) && !/master_link_status:down/.test(i) && !/master_sync_in_progress:1/.test(i))) return
+      await sleep(50)
+    }
+    throw new Error('the external cluster did not settle within 30 s')
+  } finally {
+    clients.forEach((c) => c.disconnect())
+  }
+}
