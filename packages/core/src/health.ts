@@ -127,7 +127,8 @@ export const REPLICA_MAX_BEHIND_BYTES = 1024 * 1024
 export function assessHealth(stack: Stack, readings: readonly NodeReading[]): HealthReport {
   const answers = readings.filter(answered)
   const silent = readings.filter((r): r is NodeSilence => !answered(r))
-  const details: Problem[] = silent.map((r) => ({ kind: 'unreachable', node: r.node.name, text: r.error.message, fix: FIXES.unreachable }))
+  // a node this toolkit did not start is not started by `up`: the error's own hint says what to check
+  const details: Problem[] = silent.map((r) => ({ kind: 'unreachable', node: r.node.name, text: r.error.message, fix: (r.node.remote && r.error.hint) || FIXES.unreachable }))
   const add = (kind: ProblemKind, node: string, what: string, slots?: readonly number[]) => details.push({ kind, node, text: `${node}: ${what}`, fix: FIXES[kind], ...(slots ? { slots } : {}) })
   // A silent node's id is unknown; others still list it, by the address it had.
   const silentPorts = new Set(silent.map((r) => r.node.port))
