@@ -24,7 +24,7 @@ describe('external runtime: a cluster this toolkit did not start', () => {
     for (const node of stack.nodes) expect(node).toMatchObject({ host: node.name.split(':')[0], port: cluster.port, slots: undefined, dataDir: '', remote: true })
   })
 
-  it('`up` starts nothing and waits for health; `down` refuses (78); status reads all eight nodes', async () => {
+  it('`up` starts nothing and waits for health; `down` and `logs` refuse (78); ps, cli and status reach all eight nodes', async () => {
     const up = await runCli('init/up', [], cluster.env)
     expect(up.stderr).toBe('')
     expect(up.exitCode).toBe(0)
@@ -34,6 +34,19 @@ describe('external runtime: a cluster this toolkit did not start', () => {
     const down = await runCli('compose/down', [], cluster.env)
     expect(down.exitCode).toBe(78)
     expect(down.stderr).toMatch(/^down: the external runtime does not stop nodes: this toolkit did not start them\n {2}fix: stop them on their hosts/)
+
+    const logs = await runCli('compose/logs', [], cluster.env)
+    expect(logs.exitCode).toBe(78)
+    expect(logs.stderr).toMatch(/^logs: the external runtime cannot read the nodes' logs: they are on the nodes' hosts\n/)
+
+    const ps = await runCli('compose/ps', ['--json'], cluster.env)
+    expect(ps.exitCode, ps.stderr).toBe(0)
+    expect(JSON.parse(ps.stdout)).toMatchObject({ runtime: 'external' })
+    expect(JSON.parse(ps.stdout).nodes.map((n: { state: string }) => n.state)).toEqual(Array(8).fill('running'))
+
+    const cli = await runCli('compose/cli', ['--', '-h', cluster.addresses[1]!.host, '-p', `${cluster.port}`, 'cluster', 'info'], cluster.env)
+    expect(cli.exitCode, cli.stderr).toBe(0)
+    expect(cli.stdout).toMatch(/^cluster_state:ok/m)
 
     const status = await runCli('monitor/status', ['--json'], cluster.env)
     expect(status.exitCode, status.stderr).toBe(0)
