@@ -75,13 +75,18 @@ describe('backup, restore, drill and aof:rewrite on the external runtime (4 mast
     }
   }, 60_000)
 
-  it('`restore --physical` refuses with one line and exit 78, before --yes is even looked at', async () => {
+  it('`restore --physical` refuses with one line and exit 78, before --yes is even looked at; `--logical` plans onto the discovered nodes', async () => {
     for (const args of [['--physical', '--yes'], ['--physical']]) {
       const run = await runCli('backup/restore', [backup.dir, ...args], cluster.env)
       expect(run.exitCode).toBe(78)
       expect(run.stdout).toBe('')
       expect(run.stderr).toBe("restore: a physical restore places files in the nodes' data dirs, which this toolkit cannot reach on the external runtime (it did not start the nodes)\n  fix: use `pnpm restore --logical` (copies every key to its current owner)\n")
     }
+    // --logical without --yes: the plan names the discovered nodes, nothing is done (2).
+    const plan = await runCli('backup/restore', [backup.dir, '--logical'], cluster.env)
+    expect(plan.exitCode).toBe(2)
+    expect(plan.stderr).toContain(`restore: logical (--logical)\nwould restore backup ${backup.name} (${written} keys: shard-0.rdb`)
+    expect(plan.stderr).toContain(`into the cluster at ${names().join(', ')}, key by key`)
   }, 30_000)
 
   it('aof:rewrite rewrites every node (AOF sizes from INFO), replicas first, one at a time', async () => {
