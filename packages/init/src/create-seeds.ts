@@ -70,7 +70,7 @@ export async function createFromSeeds(stack: Stack, options: CreateFromSeedsOpti
     return {
       hosts: new Set(seeds.map((s) => s.host)).size,
       // one seed per host: discovery still finds the cluster when a host is down
-      env: { RC_RUNTIME: 'external', RC_SEEDS: [...new Map(seeds.map((s) => [s.host, s])).values()].map(formatAddress).join(',') },
+      env: { RC_RUNTIME: 'external', RC_SEEDS: seeds.filter((s, i) => seeds.findIndex((o) => o.host === s.host) === i).map(formatAddress).join(',') },
       nodes: ordered.map((e) => (e.role === 'master' ? { node: nameOf.get(e.id)!, role: e.role, slots: formatRanges(e.slots) } : { node: nameOf.get(e.id)!, role: e.role, master: nameOf.get(e.masterId!)! })),
     }
   } finally {
