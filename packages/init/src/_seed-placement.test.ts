@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { UsageError } from '@redis-cluster/core'
 import { formatAddress, parseSeedList, planPlacement } from './_seed-placement.ts'
 
-const seeds = (text: string) => parseSeedList(text)
+const seeds = (text?: string) => parseSeedList(text)
 const hostsOf = (list: string, perHost: number) => Array.from({ length: list.split(' ').length * perHost }, (_, i) => `${list.split(' ')[Math.floor(i / perHost)]}:${7000 + (i % perHost)}`).join(',')
 
 /** Every replica off its master's host, and each master with at least `replicas` of them. */
