@@ -1,4 +1,4 @@
-import { CheckFailedError, ConfigError, connectAll, discoverStack, formatRanges, parseClusterNodes, parseInfo, renderTable, runRedisCli, waitFor, waitForHealthy, type Address, type ClusterNodeEntry, type NodeClient, type Stack, type StackNode } from '@redis-cluster/core'
+import { CheckFailedError, ConfigError, TemporaryError, connectAll, discoverStack, formatRanges, parseClusterNodes, parseInfo, renderTable, runRedisCli, waitFor, waitForHealthy, type Address, type ClusterNodeEntry, type NodeClient, type Stack, type StackNode } from '@redis-cluster/core'
 import { parseWhole } from './move-slots.ts'
 import { formatAddress, parseSeedList, planPlacement } from './_seed-placement.ts'
 
@@ -45,7 +45,10 @@ export async function createFromSeeds(stack: Stack, options: CreateFromSeedsOpti
     const client = (address: Address) => clients[seeds.indexOf(address)]!
     await assertFresh(nodes, clients)
     progress?.(`redis-cli --cluster create: ${placement.masters.length} masters (${placement.masters.map(formatAddress).join(', ')})`)
-    await runRedisCli(stack, ['--cluster', 'create', ...placement.masters.map(formatAddress), '--cluster-replicas', '0', '--cluster-yes'])
+    await runRedisCli(stack, ['--cluster', 'create', ...placement.masters.map(formatAddress), '--cluster-replicas', '0', '--cluster-yes']).catch((error: unknown) => {
+      // redis-cli waits for the join without end of its own: past the deadline, the likely cause is a bus port nobody reaches
+      throw error instanceof TemporaryError ? new TemporaryError(`redis-cli --cluster create: ${error.message}`, `${BUS_HINT}; the masters may hold slots now: reset them (CLUSTER RESET HARD, or fresh volumes) before running it again`) : error
+    })
     // A master's own entry: its id and the address and bus port it announces (what a MEET must name).
     const own = new Map(await Promise.all(placement.masters.map(async (m) => [m, myself((await client(m).cluster('NODES')) as string)] as const)))
     await Promise.all(

@@ -13,6 +13,14 @@ describe('cluster:create --seeds', () => {
     nodes = undefined
   })
 
+  it('a bus port nobody reaches: redis-cli never sees the join; the deadline ends it (75) naming the bus ports', async () => {
+    // every node announces bus port 1, where nothing listens: the MEETs redis-cli sends never complete
+    nodes = await startExternalNodes({ count: 3, extraConf: ['cluster-announce-bus-port 1'] })
+    const stuck = await runCli('init/cluster-create', ['--seeds', list(nodes), '--replicas', '0'], { ...nodes.env, RC_TIMEOUT_MS: '5000' })
+    expect(stuck.exitCode).toBe(75)
+    expect(stuck.stderr).toMatch(/^cluster:create: redis-cli --cluster create: redis-cli did not finish within [0-9.]+s.*\n {2}fix: the cluster bus ports must be reachable between the hosts/m)
+  }, 60_000)
+
   it('forms eight nodes on four hosts: four masters, no replica on its master host, healthy; prints the .env lines; a second run refuses (1)', async () => {
     nodes = await startExternalNodes({ count: 8, perHost: 2 })
     // nodes.env says RC_RUNTIME=external with two of these (unjoined) nodes as RC_SEEDS: create must not read them
@@ -73,7 +81,17 @@ describe('cluster:create --seeds', () => {
       expect(full.exitCode).toBe(1)
       expect(full.stderr).toMatch(new RegExp(`^cluster:create: cannot form a cluster: ${escape(`${second!.host}:${second!.port}`)} holds 3 key\\(s\\); nothing was changed`))
     } finally {
+      await other.flushall()
       other.disconnect()
+    }
+    const standalone = await startExternalNodes({ count: 1, firstHost: 30, password: nodes.password, extraConf: ['cluster-enabled no'] })
+    try {
+      const plain = `${standalone.addresses[0]!.host}:${standalone.port}`
+      const noCluster = await runCli('init/cluster-create', ['--seeds', `${seeds},${plain}`], env)
+      expect(noCluster.exitCode).toBe(78)
+      expect(noCluster.stderr).toMatch(new RegExp(`^cluster:create: cannot form a cluster: ${escape(plain)} runs without cluster mode \\(cluster-enabled no\\)\n {2}fix: start every node with cluster-enabled yes`))
+    } finally {
+      await standalone.cleanup()
     }
     for (const address of nodes.addresses) {
       const c = await connectNode(nodes, { name: 'check', ...address })
