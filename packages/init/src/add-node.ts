@@ -114,7 +114,7 @@ function externalNode(stack: Stack, { node, port }: AddNodeOptions): StackNode {
   if (!address) throw new UsageError(`--node '${node}' is not host:port`, example)
   const member = stack.nodes.find((n) => n.name === node || (n.host === address.host && n.port === address.port))
   if (member) throw new UsageError(`--node: ${member.name} is a node of the cluster already`, `name a node that is not in it yet; see \`pnpm status\``)
-  return { index: stack.nodes.length, name: node, port: address.port, busPort: address.port + 10000, host: address.host, clusterIp: undefined, role: 'master', masterIndex: undefined, slots: undefined, dataDir: '', added: true }
+  return { index: stack.nodes.length, name: node, port: address.port, busPort: address.port + 10000, host: address.host, clusterIp: undefined, role: 'master', masterIndex: undefined, slots: undefined, dataDir: '', remote: true, added: true }
 }
 
 /** Writes the new node into the local record and returns the stack as loadStack now sees it. */

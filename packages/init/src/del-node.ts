@@ -114,7 +114,7 @@ function checkDead(runtime: Runtime, node: StackNode, answers: readonly NodeAnsw
     const why = owning ? `owns slots ${formatRanges(owning.entry.slots)} by ${owning.by.node.name}'s view` : `has a slot open toward it on ${open!.node.name}`
     throw new CheckFailedError(
       `${node.name} does not answer and still ${why}; forgetting it would lose those slots and their keys`,
-      `nothing was changed; start it again (\`pnpm run up\`; external: on its host), move its slots off (\`pnpm cluster:rebalance --weights ${node.name}=0\`, \`pnpm cluster:fix\` for an open slot), then run this again`,
+      `nothing was changed; start it again (\`pnpm run up\` for nodes this toolkit runs), move its slots off (\`pnpm cluster:rebalance --weights ${node.name}=0\`, \`pnpm cluster:fix\` for an open slot), then run this again`,
     )
   }
   assertNoFollowers(node, ids, answers)

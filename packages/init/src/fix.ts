@@ -64,7 +64,7 @@ export async function fixCluster(stack: Stack, runtime: Runtime, { force = false
   if (deadMasters.length > 0 && !force) {
     throw new TemporaryError(
       `${deadMasters.map((d) => d.node.name).join(', ')} owns slots and does not answer: fixing now would hand its slots to others and lose its keys`,
-      'start it (`pnpm run up`; external: on its host) and run `pnpm cluster:fix` again; or `pnpm cluster:fix --force`: its replica is promoted, or without one its slots are covered empty elsewhere',
+      'start it (`pnpm run up` for nodes this toolkit runs) and run `pnpm cluster:fix` again; or `pnpm cluster:fix --force`: its replica is promoted, or without one its slots are covered empty elsewhere',
     )
   }
   // Masters no replica can replace: with --force, redis-cli covers their slots empty.

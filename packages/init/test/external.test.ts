@@ -141,6 +141,10 @@ describe('maintenance commands on the external runtime', () => {
       expect(result.exitCode).toBe(2)
     }
 
+    const absent = await run('cluster-add-node', '--node', `127.0.0.30:${spare.port}`)
+    expect(absent.exitCode).toBe(75)
+    expect(absent.stderr).toMatch(/^cluster:add-node: 127\.0\.0\.30:\d+ refuses connections/)
+
     const master = await run('cluster-add-node', '--node', spareName(0))
     expect(master.exitCode, master.stderr).toBe(0)
     expect(master.stdout).toMatch(new RegExp(`^${spareName(0).replace(/\./g, '\\.')} joined the cluster as a master`))
@@ -174,7 +178,7 @@ describe('maintenance commands on the external runtime', () => {
 
     const plain = await run('cluster-check')
     expect(plain.exitCode).toBe(1)
-    expect(plain.stdout).toMatch(new RegExp(`^${victim.name.replace(/\./g, '\\.')} .*is not running`, 'm'))
+    expect(plain.stdout).toMatch(new RegExp(`^${victim.name.replace(/\./g, '\\.')} .*refuses connections`, 'm'))
     const { result } = await check()
     expect(result.problems[0]).toMatchObject({ kind: 'unreachable', node: victim.name })
     // one port for all: matching the dead node by port alone would make every master "dead"
