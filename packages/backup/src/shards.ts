@@ -1,4 +1,4 @@
-import { REPLICA_MAX_BEHIND_BYTES, SLOT_COUNT, TemporaryError, answered, countSlots, formatRanges, type NodeAnswer, type NodeReading, type SlotRange } from '@redis-cluster/core'
+import { REPLICA_MAX_BEHIND_BYTES, SLOT_COUNT, TemporaryError, answered, countSlots, formatRanges, isEntryOf, type NodeAnswer, type NodeReading, type SlotRange } from '@redis-cluster/core'
 import type { NodeRef } from './manifest.ts'
 
 export interface ShardPlan {
@@ -33,7 +33,7 @@ export function planShards(readings: readonly NodeReading[], { allowMaster = fal
   const byId = new Map(answers.map((a) => [a.id, a]))
   // A silent node's id is unknown; it is the stack's node at the address its peers list it at: the port alone
   // is not enough where every node uses the same port on its own host (external runtime).
-  const at = (host: string, port: number) => readings.find(({ node }) => node.port === port && (node.host === host || node.clusterIp === host))?.node.name
+  const at = (host: string, port: number) => readings.find(({ node }) => isEntryOf({ host, port }, node))?.node.name
   const ref = (id: string, host: string, port: number): NodeRef => ({ id, name: byId.get(id)?.node.name ?? at(host, port) ?? `${host}:${port}` })
   const masters = view.entries.filter((e) => e.role === 'master' && e.slots.length > 0).sort((a, b) => a.slots[0]!.start - b.slots[0]!.start)
   const covered = masters.reduce((n, m) => n + countSlots(m.slots), 0)
