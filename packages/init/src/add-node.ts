@@ -1,8 +1,9 @@
-import { CheckFailedError, UsageError, connectNode, describeSubject, loadStack, parseClusterNodes, parseInfo, parseSeed, readAddedNodes, waitFor, withNodes, writeAddedNodes, type NodeClient, type Stack, type StackNode } from '@redis-cluster/core'
+import { CheckFailedError, UsageError, connectNode, describeSubject, loadStack, parseClusterNodes, parseSeed, readAddedNodes, waitFor, withNodes, writeAddedNodes, type NodeClient, type Stack, type StackNode } from '@redis-cluster/core'
 import type { Runtime } from '@redis-cluster/compose'
 import { findMaster, readClusterMap, type ClusterMap } from './_cluster-map.ts'
 import { parseWhole, type SlotPlanResult } from './move-slots.ts'
 import { rebalance } from './rebalance.ts'
+import { whyNotEmpty } from './_empty-node.ts'
 
 export interface AddNodeOptions {
   /** Local runtime: start a new node on this client port (as typed). */
@@ -141,12 +142,8 @@ function forgetRecord(stack: Stack, name: string): void {
 
 /** A node that knows other nodes, owns slots or holds keys belongs to something else: adding it would merge or lose data. */
 async function assertEmpty(client: NodeClient, node: StackNode): Promise<void> {
-  const known = parseClusterNodes((await client.cluster('NODES')) as string)
-  const keys = await client.dbsize()
-  const slots = known.find((e) => e.myself)?.slots.length ?? 0
-  const found = [known.length > 1 && `knows ${known.length - 1} other node(s): it is in a cluster`, slots > 0 && 'owns slots', keys > 0 && `holds ${keys} key(s)`].filter(Boolean)
-  if (found.length === 0 && parseInfo((await client.info('replication')) as string).role === 'master') return
-  throw new CheckFailedError(`${describeSubject(node)} is not an empty node: it ${found.join(', ') || 'replicates another node'}`, 'nothing was changed; add an empty node (a fresh data dir), or empty this one yourself if its data is not needed')
+  const why = await whyNotEmpty(client)
+  if (why) throw new CheckFailedError(`${describeSubject(node)} is not an empty node: it ${why}`, 'nothing was changed; add an empty node (a fresh data dir), or empty this one yourself if its data is not needed')
 }
 
 /** Until the new node and every node of the cluster know each other (handshakes done). */

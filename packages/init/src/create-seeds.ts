@@ -1,6 +1,7 @@
 import { CheckFailedError, ConfigError, TemporaryError, connectAll, discoverStack, formatRanges, parseClusterNodes, parseInfo, renderTable, runRedisCli, waitFor, waitForHealthy, type Address, type ClusterNodeEntry, type NodeClient, type Stack, type StackNode } from '@redis-cluster/core'
 import { parseWhole } from './move-slots.ts'
 import { formatAddress, parseSeedList, planPlacement } from './_seed-placement.ts'
+import { whyNotEmpty } from './_empty-node.ts'
 
 const BUS_HINT = 'the cluster bus ports must be reachable between the hosts (see README, Beyond one host)'
 
@@ -96,10 +97,7 @@ async function assertFresh(nodes: readonly StackNode[], clients: readonly NodeCl
     clients.map(async (client, i) => {
       const name = nodes[i]!.name
       if (parseInfo((await client.info('cluster')) as string).cluster_enabled !== '1') return { name, config: true, what: 'runs without cluster mode (cluster-enabled no)' }
-      const entries = parseClusterNodes((await client.cluster('NODES')) as string)
-      const keys = await client.dbsize()
-      const role = parseInfo((await client.info('replication')) as string).role
-      const what = [entries.length > 1 && `knows ${entries.length - 1} other node(s): it belongs to a cluster`, entries.some((e) => e.myself && e.slots.length > 0) && 'owns slots', keys > 0 && `holds ${keys} key(s)`, role !== 'master' && 'replicates another node'].filter(Boolean).join(', ')
+      const what = await whyNotEmpty(client)
       return what ? { name, config: false, what } : undefined
     }),
   )
