@@ -117,7 +117,7 @@ export function shapeReport(readings: readonly NodeReading[], at: Date): Cluster
     const address = `${reading.node.host}:${reading.node.port}`
     const entry = known.get(reading.node.index)
     if (!answered(reading)) {
-      // A failed master that lost its slots to its replica says nothing in the peers' view: place it by the spec's layout.
+      // A failed master that lost its slots to its replica says nothing in the peers' view: place it by the spec's layout, if the stack has one.
       const shard = shardOf(entry)
       return { node: reading.node.name, address, up: false, ...(entry ? { role: entry.role } : {}), shard: /^\d/.test(shard) ? shard : specShard(readings, reading.node), error: silenceReason(reading) }
     }
