@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { answered, assessHealth, connectNode, readNodes, type StackNode } from '@redis-cluster/core'
+import { answered, assessHealth, connectNode, readNodes } from '@redis-cluster/core'
 import { createExternalCluster, runCli, type ExternalNodes } from '@redis-cluster/test-utils'
 
 const DESTRUCTIVE = '--i-know-this-is-destructive'
@@ -83,10 +83,9 @@ describe('chaos on the external runtime (4 masters, 4 replicas)', () => {
 
   it('pause-master-long (DEBUG SLEEP past the node timeout): failover, the woken master rejoins as a replica, then takes its shard back', async () => {
     const before = await roles()
-    const [master, replica] = await (async (): Promise<StackNode[]> => {
-      const stack = await cluster.load()
-      return [stack.nodes[0]!, stack.nodes.find((n) => n.masterIndex === 0)!]
-    })()
+    const stack = await cluster.load()
+    const master = stack.nodes[0]!
+    const replica = stack.nodes.find((n) => n.masterIndex === 0)!
     const report = await drill(['pause-master-long'])
     expect(report.failoverAfterMs).toBeGreaterThan(0)
     expect(report.layout).toContainEqual({ node: master.name, role: 'replica', master: replica.name, slots: '' })
