@@ -6,7 +6,8 @@
 # The password goes from the Docker secret into a 0600 conf file and REDISCLI_AUTH,
 # never into argv, the environment of the container, or the data volume.
 # Environment (from docker-compose.yml): REDIS_PORT, REDIS_BUS_PORT, REDIS_ANNOUNCE_IP,
-# optional REDIS_CLUSTER_NODE_TIMEOUT (ms; default: conf/redis.conf's value).
+# optional REDIS_CLUSTER_NODE_TIMEOUT (ms; default: conf/redis.conf's value), optional
+# REDIS_BIND_IP (docker-compose.node.yml, host networking: listen on this address only).
 set -eu
 
 SECRET=${REDIS_PASSWORD_SECRET:-/run/secrets/redis_password}
@@ -22,7 +23,7 @@ PROG=start-node
 if [ "${1:-}" = health ]; then
   read_password
   # REDISCLI_AUTH is set for redis-cli alone: it is not in the container's config.
-  reply=$(REDISCLI_AUTH=$password redis-cli -p "$REDIS_PORT" ping 2>&1) || true
+  reply=$(REDISCLI_AUTH=$password redis-cli -h "${REDIS_BIND_IP:-127.0.0.1}" -p "$REDIS_PORT" ping 2>&1) || true
   [ "$reply" = PONG ] || die 1 "ping on port $REDIS_PORT: $reply"
   exit 0
 fi
@@ -37,6 +38,7 @@ line() { printf '%s\n' "$*"; }
 {
   line "# written by start-node.sh at each container start; edit conf/redis.conf instead"
   line "include $SHARED_CONF"
+  if [ -n "${REDIS_BIND_IP:-}" ]; then line "bind $REDIS_BIND_IP"; fi
   line "port $REDIS_PORT"
   line "cluster-port $REDIS_BUS_PORT"
   # Peers and clients are told the fixed address and ports, so node ids and

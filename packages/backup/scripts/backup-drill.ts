@@ -9,6 +9,8 @@ await runScript({
   flags: { dir: { type: 'string', description: 'backup directory a name or `latest` is looked up in (default RC_BACKUP_DIR)' } },
   // The stack lock, though the live cluster is not touched: a backup's retention (which holds the lock) must not delete the backup under the drill.
   lock: true,
+  // The backup's files and a throwaway cluster only: works while an external cluster is unreachable.
+  discover: false,
   run: async ({ stack, args, positionals, progress }) => {
     if (positionals.length !== 1) throw new UsageError('name one backup', 'e.g. `pnpm backup:drill latest`')
     return drillBackup(stack, await resolveBackup(args.dir ?? stack.backup.dir, positionals[0]!), { progress })

@@ -16,7 +16,7 @@ import {
 } from '@redis-cluster/core'
 
 export interface RewriteAofOptions {
-  /** Only this node: redis-node-N or N. */
+  /** Only this node: its name (redis-node-N; host:port on the external runtime) or its index. */
   node?: string
   /** One line per step, for humans. */
   progress?: (line: string) => void
@@ -58,18 +58,21 @@ export interface AofRewriteResult {
 }
 
 /**
- * BGREWRITEAOF on every node (or one), one node at a time across the whole
- * cluster: replicas first, then masters. One at a time rather than one per
- * shard in parallel: on every runtime we have (local, compose) all six nodes
- * share one machine, where concurrent forks add up in copy-on-write memory
- * and compete for the disk and the two cores that serve clients; for a
+ * BGREWRITEAOF on every node of the stack (any number: the external
+ * runtime's are discovered from the cluster), or one, one node at a time
+ * across the whole cluster: replicas first, then masters. One at a time
+ * rather than one per shard in parallel: on the local and compose runtimes
+ * all nodes share one machine, where concurrent forks add up in copy-on-write
+ * memory and compete for the disk and the two cores that serve clients; on
+ * other hosts (external) nodes of several shards may still share one; for a
  * weekly job the second saved is worth nothing. Being serial also makes
  * "never two nodes of a shard at once" true by construction. Replicas go
  * first because their fork stalls no client, and a run stopped halfway has
  * done them.
  *
  * Everything goes over a plain Redis connection (INFO persistence, the
- * `aof_rewrites` counter, BGREWRITEAOF), so it works the same on a cluster on
+ * `aof_rewrites` counter, BGREWRITEAOF; sizes are INFO's aof_current_size and
+ * aof_base_size, never the files), so it works the same on a cluster on
  * other hosts, where the AOF files are out of reach. A node that does not
  * answer, refuses, or whose rewrite fails is a failed row; the others still
  * run. A wrong password is the whole stack's problem: thrown (78).
@@ -107,7 +110,7 @@ async function rewriteNode(stack: Stack, reading: NodeReading, names: ReadonlyMa
     const timing = { startedAt: startedAt.toISOString(), endedAt: new Date().toISOString(), durationMs: Math.round(performance.now() - started), ...(waitedFor ? { waitedFor, waitedMs } : {}) }
     const sizes = { beforeBytes: Number(before.aof_current_size), afterBytes: Number(after.aof_current_size), baseBytes: Number(after.aof_base_size) }
     if (after.aof_last_bgrewrite_status !== 'ok') {
-      return { ...row, ...timing, beforeBytes: sizes.beforeBytes, result: 'failed', error: `${node.name}: its AOF rewrite failed (aof_last_bgrewrite_status:${after.aof_last_bgrewrite_status}); its old AOF stays in use`, hint: `free disk space or fix the permissions of its data dir, see its log (\`pnpm logs --node ${node.name}\`), then run \`pnpm aof:rewrite --node ${node.name}\`` }
+      return { ...row, ...timing, beforeBytes: sizes.beforeBytes, result: 'failed', error: `${node.name}: its AOF rewrite failed (aof_last_bgrewrite_status:${after.aof_last_bgrewrite_status}); its old AOF stays in use`, hint: `free disk space or fix the permissions of its data dir, see its log (\`pnpm logs --node ${node.name}\` where this toolkit runs the nodes, else on its host), then run \`pnpm aof:rewrite --node ${node.name}\`` }
     }
     options.progress?.(`${node.name}: AOF ${formatBytes(sizes.beforeBytes)} -> ${formatBytes(sizes.afterBytes)} in ${timing.durationMs} ms`)
     return { ...row, ...sizes, ...timing, result: 'ok' }

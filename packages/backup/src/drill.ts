@@ -23,7 +23,8 @@ export interface DrillResult {
 
 /**
  * Proves a backup restores, without touching the live cluster: restores it
- * (logically, verification first) into a throwaway local cluster, then
+ * (logically, verification first) into a throwaway local cluster with the
+ * backup's number of shards (whatever runtime took it), then
  * compares the content digest of that cluster with the digest of the
  * backup's own RDB files, each loaded into a scratch server. Why the files
  * and not a digest stored at backup time: it needs no change to how backups
@@ -34,7 +35,7 @@ export interface DrillResult {
 export async function drillBackup(stack: Stack, dir: string, { progress = () => {} }: { progress?: (line: string) => void } = {}): Promise<DrillResult> {
   const started = Date.now()
   const manifest = await readManifest(dir)
-  return withThrowawayCluster(stack, async (throwaway) => {
+  return withThrowawayCluster(stack, manifest.shards.length, async (throwaway) => {
     progress(`throwaway cluster up on ports ${throwaway.nodes.map((n) => n.port).join(', ')}; restoring ${manifest.name}`)
     const restore = await restoreLogical(throwaway, dir, { progress })
     const lines: Buffer[] = []

@@ -15,7 +15,7 @@ export const TOOLKIT_VERSION = `${pkg.name}@${pkg.version}`
 
 export interface NodeRef {
   readonly id: string
-  /** The stack's name for it (`redis-node-3`), or its address when the stack does not list it. */
+  /** The stack's name for it (`redis-node-3`; `host:port` as discovered on the external runtime), or its address when the stack does not list it. */
   readonly name: string
 }
 

@@ -54,7 +54,8 @@ export type PhysicalAssessment = { readonly possible: true; readonly plan: Physi
 
 /**
  * What a physical restore of `dir` would do, or why it cannot: only on the
- * local runtime (it places files in the nodes' dirs); only a backup that
+ * local runtime (it places files in the nodes' dirs; never where the runtime
+ * does not own the nodes, whose files are on other hosts); only a backup that
  * verifies; only onto a cluster whose current masters own exactly the
  * backup's shards (matched by slots, not names); every node up unless
  * `force`. A restore that was interrupted is resumed from its marker.
@@ -63,6 +64,7 @@ export type PhysicalAssessment = { readonly possible: true; readonly plan: Physi
 export async function assessPhysicalRestore(stack: Stack, dir: string, { force = false } = {}): Promise<PhysicalAssessment> {
   // The runtime in use, not RC_RUNTIME: `auto` (the default) may well be local.
   const runtime = await selectRuntime(stack)
+  if (!runtime.ownsNodes) return { possible: false, reason: new ConfigError(`a physical restore places files in the nodes' data dirs, which this toolkit cannot reach on the ${runtime.name} runtime (it did not start the nodes)`, USE_LOGICAL) }
   if (runtime.name !== 'local') return { possible: false, reason: new ConfigError(`a physical restore places files in the nodes' data dirs, which the ${runtime.name} runtime cannot do yet`, USE_LOGICAL) }
   const manifest = await readManifest(dir)
   const byName = (name: string) => stack.nodes.find((n) => n.name === name)

@@ -1,4 +1,4 @@
-import { REPLICA_MAX_BEHIND_BYTES, SLOT_COUNT, TemporaryError, answered, countSlots, formatRanges, type NodeAnswer, type NodeReading, type SlotRange } from '@redis-cluster/core'
+import { REPLICA_MAX_BEHIND_BYTES, SLOT_COUNT, TemporaryError, answered, countSlots, formatRanges, isEntryOf, type NodeAnswer, type NodeReading, type SlotRange } from '@redis-cluster/core'
 import type { NodeRef } from './manifest.ts'
 
 export interface ShardPlan {
@@ -31,9 +31,10 @@ export function planShards(readings: readonly NodeReading[], { allowMaster = fal
   const view = answers[0]
   if (!view) throw new TemporaryError('no node answered', 'start the cluster (`pnpm run up`) or check `pnpm status`')
   const byId = new Map(answers.map((a) => [a.id, a]))
-  // A silent node's id is unknown; it is the stack's node with the port its peers list it at.
-  const byPort = new Map(readings.map((r) => [r.node.port, r.node.name]))
-  const ref = (id: string, address: string): NodeRef => ({ id, name: byId.get(id)?.node.name ?? byPort.get(Number(address.split(':').at(-1))) ?? address })
+  // A silent node's id is unknown; it is the stack's node at the address its peers list it at: the port alone
+  // is not enough where every node uses the same port on its own host (external runtime).
+  const at = (host: string, port: number) => readings.find(({ node }) => isEntryOf({ host, port }, node))?.node.name
+  const ref = (id: string, host: string, port: number): NodeRef => ({ id, name: byId.get(id)?.node.name ?? at(host, port) ?? `${host}:${port}` })
   const masters = view.entries.filter((e) => e.role === 'master' && e.slots.length > 0).sort((a, b) => a.slots[0]!.start - b.slots[0]!.start)
   const covered = masters.reduce((n, m) => n + countSlots(m.slots), 0)
   if (covered !== SLOT_COUNT) throw new TemporaryError(`${view.node.name} sees ${covered} of ${SLOT_COUNT} slots served: a backup would miss keys`, 'fix the cluster first (`pnpm status`, `pnpm cluster:fix`)')
@@ -43,14 +44,14 @@ export function planShards(readings: readonly NodeReading[], { allowMaster = fal
   for (const [index, m] of masters.entries()) {
     const master = byId.get(m.id)
     const replicas = view.entries.filter((e) => e.masterId === m.id)
-    const refs = replicas.map((r) => ref(r.id, `${r.host}:${r.port}`))
-    const masterRef = ref(m.id, `${m.host}:${m.port}`)
+    const refs = replicas.map((r) => ref(r.id, r.host, r.port))
+    const masterRef = ref(m.id, m.host, m.port)
     const label = `shard ${index} (slots ${formatRanges(m.slots)}, master ${masterRef.name})`
     const why: string[] = []
     const candidates = replicas.flatMap((entry) => {
       const replica = byId.get(entry.id)
       const problem = replicaProblem(replica, master)
-      if (problem) why.push(`${ref(entry.id, `${entry.host}:${entry.port}`).name} ${problem}`)
+      if (problem) why.push(`${ref(entry.id, entry.host, entry.port).name} ${problem}`)
       return problem ? [] : [replica!]
     })
     const best = candidates.sort((a, b) => Number(b.info.slave_repl_offset) - Number(a.info.slave_repl_offset))[0]

@@ -36,7 +36,7 @@ export const externalRuntime: Runtime = {
   clusterAddress: (node) => node.host,
 
   async logTail() {
-    return ''
+    throw new ConfigError("the external runtime cannot read the nodes' logs: they are on the nodes' hosts", 'read them there (their logfile, journalctl or docker logs)')
   },
 
   // The announced addresses are what this host dials too (checked when discovering the nodes).

@@ -58,7 +58,7 @@ export interface Runtime {
   ps(stack: Stack): Promise<NodeState[]>
   /** The address other nodes use to reach this node (what CLUSTER MEET needs). */
   clusterAddress(node: StackNode): string
-  /** The last lines of a node's log, for error messages. */
+  /** The last lines of a node's log, for error messages (external: refuses, the logs are on other hosts). */
   logTail(stack: Stack, node: StackNode, lines?: number): Promise<string>
   /** Runs `redis-cli` where the nodes' announced addresses are reachable; password via REDISCLI_AUTH. */
   redisCli(stack: Stack, args: readonly string[]): Promise<string>

@@ -21,10 +21,10 @@ describe('external runtime: a cluster this toolkit did not start', () => {
     expect(new Set(stack.nodes.map((n) => n.name))).toEqual(new Set(cluster.addresses.map((a) => `${a.host}:${a.port}`)))
     expect(stack.nodes.map((n) => n.role)).toEqual(['master', 'master', 'master', 'master', 'replica', 'replica', 'replica', 'replica'])
     expect(stack.nodes.slice(4).map((n) => n.masterIndex)).toEqual([0, 1, 2, 3])
-    for (const node of stack.nodes) expect(node).toMatchObject({ host: node.name.split(':')[0], port: cluster.port, slots: undefined, dataDir: '' })
+    for (const node of stack.nodes) expect(node).toMatchObject({ host: node.name.split(':')[0], port: cluster.port, slots: undefined, dataDir: '', remote: true })
   })
 
-  it('`up` starts nothing and waits for health; `down` refuses (78); status reads all eight nodes', async () => {
+  it('`up` starts nothing and waits for health; `down` and `logs` refuse (78); ps, cli and status reach all eight nodes', async () => {
     const up = await runCli('init/up', [], cluster.env)
     expect(up.stderr).toBe('')
     expect(up.exitCode).toBe(0)
@@ -34,6 +34,19 @@ describe('external runtime: a cluster this toolkit did not start', () => {
     const down = await runCli('compose/down', [], cluster.env)
     expect(down.exitCode).toBe(78)
     expect(down.stderr).toMatch(/^down: the external runtime does not stop nodes: this toolkit did not start them\n {2}fix: stop them on their hosts/)
+
+    const logs = await runCli('compose/logs', [], cluster.env)
+    expect(logs.exitCode).toBe(78)
+    expect(logs.stderr).toMatch(/^logs: the external runtime cannot read the nodes' logs: they are on the nodes' hosts\n/)
+
+    const ps = await runCli('compose/ps', ['--json'], cluster.env)
+    expect(ps.exitCode, ps.stderr).toBe(0)
+    expect(JSON.parse(ps.stdout)).toMatchObject({ runtime: 'external' })
+    expect(JSON.parse(ps.stdout).nodes.map((n: { state: string }) => n.state)).toEqual(Array(8).fill('running'))
+
+    const cli = await runCli('compose/cli', ['--', '-h', cluster.addresses[1]!.host, '-p', `${cluster.port}`, 'cluster', 'info'], cluster.env)
+    expect(cli.exitCode, cli.stderr).toBe(0)
+    expect(cli.stdout).toMatch(/^cluster_state:ok/m)
 
     const status = await runCli('monitor/status', ['--json'], cluster.env)
     expect(status.exitCode, status.stderr).toBe(0)
@@ -50,7 +63,7 @@ describe('external runtime: a cluster this toolkit did not start', () => {
 
     const nobody = await runCli('monitor/status', [], { ...cluster.env, RC_SEEDS: `127.0.0.30:${cluster.port},127.0.0.31:${cluster.port}` })
     expect(nobody.exitCode).toBe(75)
-    expect(nobody.stderr).toMatch(/^status: no seed answers: seed 127\.0\.0\.30:\d+ is not running \(connection refused\); seed 127\.0\.0\.31:\d+ is not running/)
+    expect(nobody.stderr).toMatch(/^status: no seed answers: seed 127\.0\.0\.30:\d+ refuses connections \(connection refused: down, or not listening on the address it announces\); seed 127\.0\.0\.31:\d+ refuses/)
 
     const malformed = await runCli('monitor/status', [], { ...cluster.env, RC_SEEDS: '127.0.0.2' })
     expect(malformed.exitCode).toBe(78)
@@ -72,5 +85,22 @@ describe('external runtime: a cluster this toolkit did not start', () => {
       await client.config('SET', 'requirepass', cluster.password)
       client.disconnect()
     }
+  }, 60_000)
+
+  it('a node announced under an address this host cannot reach is a row saying so (refused, not "not running")', async () => {
+    const last = cluster.addresses.at(-1)!
+    const client = await connectNode(cluster, { name: 'last', ...last })
+    const announced = (stack: Awaited<ReturnType<ExternalNodes['load']>>) => stack.nodes.map((n) => n.host)
+    try {
+      await client.config('SET', 'cluster-announce-ip', '127.0.0.99')
+      await expect.poll(async () => announced(await cluster.load()), { timeout: 20_000 }).toContain('127.0.0.99')
+      const status = await runCli('monitor/status', [], cluster.env)
+      expect(status.exitCode).toBe(1)
+      expect(status.stdout).toMatch(new RegExp(`^127\\.0\\.0\\.99:${last.port} .*refuses connections \\(connection refused: down, or not listening on the address it announces\\)`, 'm'))
+    } finally {
+      await client.config('SET', 'cluster-announce-ip', last.host)
+      client.disconnect()
+    }
+    await expect.poll(async () => announced(await cluster.load()), { timeout: 20_000 }).toContain(last.host)
   }, 60_000)
 })

@@ -1,4 +1,5 @@
 import { SLOT_COUNT, formatRanges, toRanges } from './layout.ts'
+import type { ClusterNodeEntry } from './cluster-nodes.ts'
 import type { NodeAnswer } from './health.ts'
 
 export interface SlotFinding {
@@ -14,7 +15,7 @@ export interface SlotFinding {
  * answering node claims (unless a silent node is said to own them: its
  * silence is the problem then) and slots two nodes claim at once.
  */
-export function slotFindings(answers: readonly NodeAnswer[], silentPorts: ReadonlySet<number>): SlotFinding[] {
+export function slotFindings(answers: readonly NodeAnswer[], isSilent: (entry: ClusterNodeEntry) => boolean): SlotFinding[] {
   const findings: SlotFinding[] = []
   const nameOf = (id: string) => answers.find((a) => a.id === id)?.node.name ?? id.slice(0, 8)
   for (const { node, myself } of answers) {
@@ -24,7 +25,7 @@ export function slotFindings(answers: readonly NodeAnswer[], silentPorts: Readon
   const claims: string[][] = Array.from({ length: SLOT_COUNT }, () => [])
   for (const { node, myself } of answers) for (const r of myself.slots) for (let s = r.start; s <= r.end; s++) claims[s]!.push(node.name)
   const ownedBySilent = new Set<number>()
-  for (const { entries } of answers) for (const e of entries) if (silentPorts.has(e.port)) for (const r of e.slots) for (let s = r.start; s <= r.end; s++) ownedBySilent.add(s)
+  for (const { entries } of answers) for (const e of entries) if (isSilent(e)) for (const r of e.slots) for (let s = r.start; s <= r.end; s++) ownedBySilent.add(s)
   const uncovered = claims.flatMap((c, s) => (c.length === 0 && !ownedBySilent.has(s) ? [s] : []))
   if (uncovered.length > 0) findings.push({ kind: 'uncovered', node: 'cluster', what: `${uncovered.length} slot(s) claimed by no node: ${formatRanges(toRanges(uncovered))}`, slots: uncovered })
   const twice = new Map<string, number[]>()

@@ -1,4 +1,5 @@
 import type { SlotRange } from './layout.ts'
+import type { StackNode } from './stack.ts'
 
 export interface OpenSlot {
   readonly slot: number
@@ -65,4 +66,14 @@ function openSlots(fields: readonly string[], arrow: string): OpenSlot[] {
     const [slot = '', nodeId = ''] = f.slice(1, -1).split(arrow)
     return { slot: Number(slot), nodeId }
   })
+}
+
+/**
+ * Whether a CLUSTER NODES entry describes this stack node: the same port at
+ * the address code here dials (local, external) or the one it announces on
+ * the compose network. The port alone is not enough: an external cluster may
+ * run every node on one port, each on its own host.
+ */
+export function isEntryOf(entry: Pick<ClusterNodeEntry, 'host' | 'port'>, node: Pick<StackNode, 'host' | 'port' | 'clusterIp'>): boolean {
+  return entry.port === node.port && (entry.host === node.host || entry.host === node.clusterIp)
 }

@@ -41,7 +41,7 @@ interface SeedSilence {
 
 async function readSeed(stack: Stack, { host, port }: Address): Promise<SeedView | SeedSilence> {
   const seed = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-  const subject = { name: `seed ${seed}`, host, port }
+  const subject = { name: `seed ${seed}`, host, port, remote: true }
   let client: NodeClient | undefined
   try {
     client = await connectNode(stack, subject)
@@ -127,6 +127,7 @@ function toStackNodes(views: readonly SeedView[]): StackNode[] {
       masterIndex: e.masterId === undefined ? undefined : position.get(e.masterId),
       slots: undefined,
       dataDir: '',
+      remote: true as const,
       ...(e.role === 'master' && e.slots.length === 0 ? { added: true as const } : {}),
     }
   })

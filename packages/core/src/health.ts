@@ -1,6 +1,6 @@
 import { RcError, TemporaryError } from './errors.ts'
 import { SLOT_COUNT, formatRanges } from './layout.ts'
-import { parseClusterNodes, type ClusterNodeEntry } from './cluster-nodes.ts'
+import { isEntryOf, parseClusterNodes, type ClusterNodeEntry } from './cluster-nodes.ts'
 import { connectAll, connectNode, parseInfo, type NodeClient } from './redis.ts'
 import { describeRedisError, describeSubject } from './redis-errors.ts'
 import type { Stack, StackNode } from './stack.ts'
@@ -83,8 +83,8 @@ const FIXES: Readonly<Record<ProblemKind, string>> = {
   uncovered: 'pnpm cluster:fix',
   'claimed-twice': 'pnpm cluster:fix',
   'replica-link': 'pnpm cluster:fix',
-  'no-replica': 'pnpm run up (start its replica), then pnpm cluster:fix',
-  failing: 'pnpm run up (start the failing node), then pnpm cluster:check',
+  'no-replica': 'start its replica (`pnpm run up` for nodes this toolkit runs), then pnpm cluster:fix',
+  failing: 'start the failing node (`pnpm run up` for nodes this toolkit runs), then pnpm cluster:check',
   views: 'pnpm cluster:fix (gossip may also settle it within seconds: pnpm cluster:check)',
   unmet: 'pnpm cluster:fix (meets the nodes again)',
   'catching-up': 'wait, then pnpm cluster:check',
@@ -127,10 +127,11 @@ export const REPLICA_MAX_BEHIND_BYTES = 1024 * 1024
 export function assessHealth(stack: Stack, readings: readonly NodeReading[]): HealthReport {
   const answers = readings.filter(answered)
   const silent = readings.filter((r): r is NodeSilence => !answered(r))
-  const details: Problem[] = silent.map((r) => ({ kind: 'unreachable', node: r.node.name, text: r.error.message, fix: FIXES.unreachable }))
+  // a node this toolkit did not start is not started by `up`: the error's own hint says what to check
+  const details: Problem[] = silent.map((r) => ({ kind: 'unreachable', node: r.node.name, text: r.error.message, fix: (r.node.remote && r.error.hint) || FIXES.unreachable }))
   const add = (kind: ProblemKind, node: string, what: string, slots?: readonly number[]) => details.push({ kind, node, text: `${node}: ${what}`, fix: FIXES[kind], ...(slots ? { slots } : {}) })
   // A silent node's id is unknown; others still list it, by the address it had.
-  const silentPorts = new Set(silent.map((r) => r.node.port))
+  const isSilent = (entry: ClusterNodeEntry) => silent.some((r) => isEntryOf(entry, r.node))
   const selves = new Map(answers.map((a) => [a.id, a.myself]))
   const names = new Map(answers.map((a) => [a.id, a.node.name]))
   const nameOf = (entry: ClusterNodeEntry) => names.get(entry.id) ?? `${entry.host}:${entry.port}`
@@ -140,7 +141,7 @@ export function assessHealth(stack: Stack, readings: readonly NodeReading[]): He
     for (const entry of answer.entries) {
       const self = selves.get(entry.id)
       if (entry.unhealthy) say('failing', `sees ${nameOf(entry)} as ${entry.flags.filter((f) => f !== 'myself').join(',')}`)
-      else if (!self && !silentPorts.has(entry.port)) say('foreign', `knows ${nameOf(entry)}, which is not a node of this stack`)
+      else if (!self && !isSilent(entry)) say('foreign', `knows ${nameOf(entry)}, which is not a node of this stack`)
       else if (self && (entry.role !== self.role || entry.masterId !== self.masterId)) say('views', `still sees ${nameOf(entry)} as ${entry.role}`)
       else if (self && formatRanges(entry.slots) !== formatRanges(self.slots)) say('views', `has a stale slot map for ${nameOf(entry)}`)
       else if (self && entry.configEpoch !== self.configEpoch) say('views', `sees ${nameOf(entry)} at config epoch ${entry.configEpoch}, it says ${self.configEpoch}`)
@@ -157,7 +158,7 @@ export function assessHealth(stack: Stack, readings: readonly NodeReading[]): He
       for (const r of online) if (offset - r.offset > REPLICA_MAX_BEHIND_BYTES) say('catching-up', `replica ${r.address} is ${offset - r.offset} bytes behind`)
     }
   }
-  for (const f of slotFindings(answers, silentPorts)) add(f.kind, f.node, f.what, f.slots)
+  for (const f of slotFindings(answers, isSilent)) add(f.kind, f.node, f.what, f.slots)
   const { drift, restore } = layoutDrift(stack, answers)
   return { healthy: details.length === 0, problems: details.map((d) => d.text), details, drift, restore }
 }

@@ -5,6 +5,8 @@ export interface ErrorSubject {
   readonly name: string
   readonly host: string
   readonly port: number
+  /** A node this toolkit did not start, dialled at its announced address (external runtime): errors say how it could not be reached, not that it is "not running". */
+  readonly remote?: boolean
 }
 
 /** A node as messages name it. */
@@ -27,9 +29,13 @@ export function describeRedisError(subject: ErrorSubject, error: unknown, comman
     return new ConfigError(`${where} rejects the password in the secret file`, 'the node runs with another password: restore the old secret, or stop the node and start it again')
   }
   if (/^NOPERM/.test(message)) return new ConfigError(`${where} denies${what} to this user: ${message}`, 'give the user the permission in the ACL, or use another user')
+  if (code === 'ECONNREFUSED' && subject.remote) return new TemporaryError(`${where} refuses connections (connection refused: down, or not listening on the address it announces)`, `check the node on its host, and that this host reaches ${subject.host}:${subject.port}`)
   if (code === 'ECONNREFUSED') return new TemporaryError(`${where} is not running (connection refused)`, 'start the stack with `pnpm run up`')
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ConfigError(`${where}: host ${subject.host} cannot be resolved`, 'check the address in the configuration')
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return new TemporaryError(`${where} is unreachable (${code})`, 'check the network between this host and the node')
+  if ((code === 'ETIMEDOUT' || /timed? ?out/i.test(message)) && subject.remote) {
+    return new TemporaryError(`${where} did not answer${what} in time (timeout)`, `the node may be paused or overloaded, or a firewall drops traffic from this host to ${subject.host}:${subject.port}`)
+  }
   if (code === 'ETIMEDOUT' || /timed? ?out/i.test(message)) {
     return new TemporaryError(`${where} did not answer${what} in time`, 'the node may be paused (SIGSTOP, docker pause) or overloaded: check it, then retry')
   }

@@ -63,6 +63,14 @@ export interface RunScriptOptions<F extends Record<string, FlagSpec>, R> {
    * gives up on it. A second Ctrl-C still ends it at once.
    */
   settleOnStopMs?: number
+  /**
+   * false: hand `run` the stack as loaded, without reading the external
+   * runtime's nodes from RC_SEEDS: commands that read only files
+   * (`backup:list`, `backup:verify`, `backup:drill`: they work while that
+   * cluster is unreachable) or whose nodes form no cluster yet
+   * (`cluster:create`, nodes from its own flag).
+   */
+  discover?: false
 }
 
 export type FlagValues<F extends Record<string, FlagSpec>> = {
@@ -103,7 +111,7 @@ export async function runScript<F extends Record<string, FlagSpec>, R>(options: 
     const progress = (line: string) => void (quiet || process.stderr.write(`${line}\n`))
     const context = { args: args as FlagValues<F>, positionals, progress, notice, signal: stop.signal }
     // the external runtime reads its nodes from the cluster: inside the run, so its deadline and Ctrl-C apply
-    const run = withRunContext({ deadline: Date.now() + timeoutMs, signal: stop.signal }, async () => options.run({ ...context, stack: await discoverStack(stack) }))
+    const run = withRunContext({ deadline: Date.now() + timeoutMs, signal: stop.signal }, async () => options.run({ ...context, stack: options.discover === false ? stack : await discoverStack(stack) }))
     const result = await (options.endless ? run : untilStopped(run, stop.signal, options.settleOnStopMs))
     if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     else if (!args.quiet && options.render) process.stdout.write(`${options.render(result)}\n`)

@@ -79,7 +79,7 @@ describe('readSettings()', () => {
   })
 
   it('knows every variable the compose files and .env.example name', () => {
-    const texts = ['compose/docker-compose.yml', 'compose/docker-compose.bus-ports.yml', '.env.example'].map((f) => readFileSync(resolve(REPO, f), 'utf8'))
+    const texts = ['compose/docker-compose.yml', 'compose/docker-compose.bus-ports.yml', 'compose/docker-compose.node.yml', '.env.example'].map((f) => readFileSync(resolve(REPO, f), 'utf8'))
     const names = new Set(texts.flatMap((text) => [...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)|^#? ?([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1] ?? m[2]!)))
     expect(names.size).toBeGreaterThan(30)
     expect([...names].filter((name) => !isKnownVariable(name))).toEqual([])

@@ -64,6 +64,8 @@ const VARIABLES = {
   REDIS_CLUSTER_NODE_TIMEOUT: milliseconds,
   REDIS_INIT_TIMEOUT_S: seconds,
   REDIS_BIND_ADDRESS: ipv4,
+  // compose/docker-compose.node.yml: this host's address, which its nodes bind and announce.
+  REDIS_HOST_ADDRESS: ipv4,
   REDIS_INIT_IP: ipv4,
   REDIS_EXPORTER_IP: ipv4,
   REDIS_INSIGHT_IP: ipv4,

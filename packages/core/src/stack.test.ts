@@ -35,6 +35,24 @@ function catchError(fn: () => unknown): ConfigError {
 }
 
 describe('loadStack()', () => {
+  it('RC_PASSWORD_FILE names the secret for any runtime, and is the compose file\'s secret too', () => {
+    const root = scratch({ dotenv: 'RC_PASSWORD_FILE=outside/pw.txt\n' })
+    mkdirSync(join(root, 'outside'))
+    writeFileSync(join(root, 'outside/pw.txt'), 'outside-secret\n')
+    const stack = loadStack({ cwd: root, env: {} })
+    expect(stack).toMatchObject({ password: 'outside-secret', secretFile: join(root, 'outside/pw.txt') })
+    expect(stack.env.REDIS_PASSWORD_FILE).toBe(join(root, 'outside/pw.txt'))
+    expect(loadStack({ cwd: root, env: { REDIS_PASSWORD_FILE: 'x' } }).env.REDIS_PASSWORD_FILE).toBe('x') // named on purpose: kept
+  })
+
+  it('external: no nodes from the compose file (discoverStack reads them from the cluster), and it needs seeds', () => {
+    const stack = loadStack({ cwd: scratch(), env: { RC_RUNTIME: 'external', RC_SEEDS: '10.0.0.5:6379,10.0.0.6:6379' } })
+    expect(stack).toMatchObject({ runtime: 'external', nodes: [], seeds: [{ host: '10.0.0.5', port: 6379 }, { host: '10.0.0.6', port: 6379 }] })
+    const error = catchError(() => loadStack({ cwd: scratch(), env: { RC_RUNTIME: 'external' } }))
+    expect(error).toBeInstanceOf(ConfigError)
+    expect(error.message).toBe('RC_RUNTIME=external needs RC_SEEDS=host:port[,host:port...] (nodes of the cluster to operate)')
+  })
+
   it('works: six nodes in the spec layout from the compose file defaults', () => {
     const stack = loadStack({ cwd: join(scratch(), 'compose'), env: {} })
     expect(stack.nodes.map((n) => [n.name, n.port, n.busPort, n.clusterIp, n.role, n.masterIndex])).toEqual([

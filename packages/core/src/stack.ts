@@ -29,6 +29,8 @@ export interface StackNode {
   readonly slots: SlotRange | undefined
   /** Local runtime only: the node's working directory ('' on the external runtime). */
   readonly dataDir: string
+  /** Discovered on a cluster this toolkit did not start (external runtime): dialled at its announced address. */
+  readonly remote?: true
   /** Added to the spec's layout by `cluster:add-node` (no spec slots; `role`/`masterIndex` say what it was added as). */
   readonly added?: true
 }

@@ -5,8 +5,8 @@ import { delNode } from '../src/index.ts'
 
 await runScript({
   name: 'cluster:del-node',
-  description: 'remove a node added by cluster:add-node once it owns no slots (a dead one: by what the other nodes see): forgotten by every node, stopped, its data deleted',
-  positionals: 'NODE',
+  description: 'remove a node added by cluster:add-node (external: any node) once it owns no slots and no replica follows it (a dead one: by what the other nodes see): forgotten by every node; local: stopped, its data deleted',
+  positionals: 'NODE (name, host:port, index, port or node id)',
   flags: {
     force: { type: 'boolean', description: 'remove it even when the cluster is not healthy (every node must still answer)' },
   },

@@ -5,7 +5,7 @@ import { failoverNode, renderFailover, restoreLayout } from '../src/index.ts'
 await runScript({
   name: 'cluster:failover',
   description:
-    'planned failover: <node> names a master (its replica takes over) or a replica (it takes over from its master), by name, index, port or id; CLUSTER FAILOVER on the replica, then waits until the roles swapped and the cluster is healthy. --restore-layout puts the masters back on the spec nodes instead (exit 1 when drift remains that no failover undoes). Exit 75 when a node it needs does not answer',
+    'planned failover: <node> names a master (its replica takes over) or a replica (it takes over from its master), by name, host:port, index, port or id; CLUSTER FAILOVER on the replica, then waits until the roles swapped and the cluster is healthy. --restore-layout puts the masters back on the spec nodes instead (exit 1 when drift remains that no failover undoes; a cluster read from its seeds has no spec layout: says so, exit 0). Exit 75 when a node it needs does not answer',
   positionals: '<node> | --restore-layout',
   flags: {
     'restore-layout': { type: 'boolean', description: "put masters back on the spec's nodes (CLUSTER FAILOVER on each spec master that is now a replica)" },
@@ -18,7 +18,7 @@ await runScript({
       if (positionals.length > 0 || args.force || args.takeover) throw new UsageError('--restore-layout takes no node, --force or --takeover', 'run `pnpm cluster:failover --restore-layout` alone')
       return restoreLayout(stack, { progress })
     }
-    if (positionals.length !== 1) throw new UsageError('name one node to fail over, or pass --restore-layout', 'e.g. `pnpm cluster:failover redis-node-0`')
+    if (positionals.length !== 1) throw new UsageError('name one node to fail over, or pass --restore-layout', `e.g. \`pnpm cluster:failover ${stack.nodes[0]!.name}\``)
     if (args.force && args.takeover) throw new UsageError('--force and --takeover exclude each other', 'use --force; --takeover only without a majority of masters')
     return failoverNode(stack, positionals[0]!, { mode: args.takeover ? 'takeover' : args.force ? 'force' : 'default', progress })
   },

@@ -6,7 +6,7 @@ await runScript({
   name: 'cluster:reshard',
   description: 'move K slots with their keys from one master to another, under live writes; refuses an unhealthy cluster',
   flags: {
-    from: { type: 'string', description: 'the master giving slots: name, index, port or node id' },
+    from: { type: 'string', description: 'the master giving slots: name, host:port, index, port or node id' },
     to: { type: 'string', description: 'the master taking them (same forms)' },
     slots: { type: 'string', description: 'how many slots to move (its highest ones)' },
     ...SLOT_MOVE_FLAGS,

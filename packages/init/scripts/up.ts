@@ -5,7 +5,7 @@ import { formCluster, awaitCluster } from '../src/index.ts'
 
 await runScript({
   name: 'up',
-  description: 'start the six nodes and form the cluster in the spec layout if needed (both idempotent), then wait until it is fully healthy',
+  description: "start the stack's nodes and form the cluster in the spec layout if needed (both idempotent), then wait until it is fully healthy; external runtime: starts and forms nothing, only waits",
   // One stack lock over both steps: nobody changes the stack between them.
   lock: true,
   run: async ({ stack, progress, notice }) => {

@@ -65,7 +65,7 @@ export async function readCluster(stack: Stack): Promise<ClusterMap> {
   const readings = await readNodes(stack)
   const silent = readings.filter((r): r is NodeSilence => !answered(r))
   if (silent.length > 0) {
-    throw new TemporaryError(`not every node answers: ${summarize(silent.map((r) => r.error.message))}`, 'start it (`pnpm run up`) or remove it first; see `pnpm status`')
+    throw new TemporaryError(`not every node answers: ${summarize(silent.map((r) => r.error.message))}`, 'start it (`pnpm run up` for nodes this toolkit runs) or remove it first; see `pnpm status`')
   }
   const answers = readings.filter(answered)
   const added = new Set(answers.filter((a) => a.node.added && a.myself.role === 'master').map((a) => a.node.name))

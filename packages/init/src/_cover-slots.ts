@@ -11,8 +11,9 @@ export interface CoverAssignment {
  * Who should claim each slot no node claims: the one master holding keys in
  * it; with no keys anywhere, the master the other nodes still name as its
  * owner (CLUSTER DELSLOTS leaves their views so), else the master of the
- * spec's pair for it. Slots with keys on several masters need keys moved:
- * they are left to redis-cli, as are open slots and slots claimed twice.
+ * spec's pair for it (a stack read from the cluster has no spec). Slots with
+ * keys on several masters need keys moved: they are left to redis-cli, as
+ * are open slots, slots claimed twice and slots nothing points to an owner for.
  */
 export async function planCover(stack: Stack, answers: readonly NodeAnswer[], problems: readonly Problem[]): Promise<{ assign: CoverAssignment[]; leftToRedisCli: string }> {
   const uncovered = problems.filter((p) => p.kind === 'uncovered').flatMap((p) => p.slots ?? [])
@@ -20,11 +21,12 @@ export async function planCover(stack: Stack, answers: readonly NodeAnswer[], pr
   const counts = uncovered.length === 0 ? [] : await Promise.all(masters.map((m) => countKeys(stack, m, uncovered)))
   const chosen = new Map<NodeAnswer, { slots: number[]; why: string }>()
   const several: number[] = []
+  const ownerless: number[] = []
   uncovered.forEach((slot, i) => {
     const holders = masters.filter((_, m) => counts[m]![i]! > 0)
     if (holders.length > 1) return void several.push(slot)
     const [owner, why] = holders.length === 1 ? [holders[0]!, 'its keys are there'] : (namedOwner(answers, masters, slot) ?? specOwner(stack, masters, slot))
-    if (!owner) return void several.push(slot)
+    if (!owner) return void ownerless.push(slot)
     const entry = chosen.get(owner) ?? { slots: [], why }
     chosen.set(owner, { slots: [...entry.slots, slot], why: entry.why === why ? why : `${entry.why}, or ${why}` })
   })
@@ -32,6 +34,7 @@ export async function planCover(stack: Stack, answers: readonly NodeAnswer[], pr
     problems.some((p) => p.kind === 'open-slot') && 'open (migrating/importing) slots',
     problems.some((p) => p.kind === 'claimed-twice') && 'slots claimed twice',
     several.length > 0 && `slots ${formatRanges(toRanges(several))} with keys on several masters`,
+    ownerless.length > 0 && `slots ${formatRanges(toRanges(ownerless))} with no keys and no owner to give back to`,
   ].filter(Boolean)
   return { assign: [...chosen].map(([owner, c]) => ({ owner, slots: c.slots, ranges: formatRanges(toRanges(c.slots)), why: c.why })), leftToRedisCli: left.join(', ') }
 }

@@ -1,4 +1,4 @@
-import { CheckFailedError, UsageError, connectNode, loadStack, parseClusterNodes, parseInfo, readAddedNodes, waitFor, writeAddedNodes, type NodeClient, type Stack, type StackNode } from '@redis-cluster/core'
+import { CheckFailedError, UsageError, connectNode, describeSubject, loadStack, parseClusterNodes, parseInfo, parseSeed, readAddedNodes, waitFor, withNodes, writeAddedNodes, type NodeClient, type Stack, type StackNode } from '@redis-cluster/core'
 import type { Runtime } from '@redis-cluster/compose'
 import { findMaster, readClusterMap, type ClusterMap } from './_cluster-map.ts'
 import { parseWhole, type SlotPlanResult } from './move-slots.ts'
@@ -9,7 +9,7 @@ export interface AddNodeOptions {
   readonly port?: string
   /** Its cluster-bus port (default port + 10000). */
   readonly busPort?: string
-  /** A node already declared in the stack (a compose service marked REDIS_ADDED, or an interrupted add). */
+  /** A node that runs already: declared in the stack (a compose service marked REDIS_ADDED, or an interrupted add), or on the external runtime any empty node, as host:port. */
   readonly node?: string
   /** Add it as a replica of this master; else as an empty master. */
   readonly replicaOf?: string
@@ -22,6 +22,7 @@ export interface AddNodeOptions {
 
 export interface AddNodeResult {
   readonly node: string
+  readonly host: string
   readonly port: number
   readonly role: 'master' | 'replica'
   readonly replicaOf?: string
@@ -35,21 +36,21 @@ export interface AddNodeResult {
  * records the node (`<data dir>/added-nodes.json`, which loadStack merges
  * into the Stack) before starting it with the stack's config, so `up`,
  * `down`, `status` and backups know it from then on; on compose the node is
- * a service added to the compose file (see README). A node that already
- * knows other nodes, owns slots or holds keys is refused unchanged.
+ * a service added to the compose file (see README). On a runtime that does
+ * not own its nodes (external) the node was started on its host by whoever
+ * runs it and is named by host:port; the next command finds it in the
+ * cluster. A node that already knows other nodes, owns slots or holds keys
+ * is refused unchanged.
  */
 export async function addNode(stack: Stack, runtime: Runtime, options: AddNodeOptions): Promise<AddNodeResult> {
   const { progress } = options
-  const declared = options.node === undefined ? undefined : stack.nodes.find((n) => n.name === options.node)
-  if (options.node !== undefined && !declared?.added) {
-    throw new UsageError(`--node: ${options.node} is not a node added to this stack`, 'on compose, add its service to the compose file with REDIS_ADDED (see README); on the local runtime use --port')
-  }
+  const declared = runtime.ownsNodes ? declaredNode(stack, options.node) : externalNode(stack, options)
   const others = { ...stack, nodes: stack.nodes.filter((n) => n !== declared) }
   const map = await readClusterMap(others)
   const master = options.replicaOf === undefined ? undefined : findMaster(stack, map, options.replicaOf, '--replica-of')
   if (master && master.myself.slots.length === 0) throw new UsageError(`--replica-of: ${master.node.name} owns no slots`, 'replicate a master that owns slots')
   const role = master ? `replica-of ${master.node.name}` : 'master'
-  const withNode = declared ? stack : recordNode(stack, runtime, options, role)
+  const withNode = !declared ? recordNode(stack, runtime, options, role) : stack.nodes.includes(declared) ? stack : withNodes(stack, [...stack.nodes, declared])
   const node = withNode.nodes.find((n) => n.name === (declared?.name ?? withNode.nodes.at(-1)!.name))!
   let started = false
   if (!declared) {
@@ -82,13 +83,38 @@ export async function addNode(stack: Stack, runtime: Runtime, options: AddNodeOp
   }
   // Gossip spreads the new node's role to every view; health (with the new empty master accepted) says when.
   await readClusterMap(withNode, { settleMs: withNode.timeoutMs })
-  const result = { node: node.name, port: node.port, role: master ? ('replica' as const) : ('master' as const), replicaOf: master?.node.name, started }
+  const result = { node: node.name, host: node.host, port: node.port, role: master ? ('replica' as const) : ('master' as const), replicaOf: master?.node.name, started }
   if (master) return result
   if (!options.rebalance) {
-    options.notice?.(`${node.name} owns no slots yet: \`pnpm cluster:rebalance\` moves its share onto it; give it a replica with \`pnpm cluster:add-node --port P --replica-of ${node.name}\``)
+    options.notice?.(`${node.name} owns no slots yet: \`pnpm cluster:rebalance\` moves its share onto it; give it a replica with \`pnpm cluster:add-node ${runtime.ownsNodes ? '--port P' : '--node HOST:PORT'} --replica-of ${node.name}\``)
     return result
   }
   return { ...result, rebalanced: await rebalance(withNode, { pipeline: options.pipeline, progress, notice: options.notice }) }
+}
+
+/** A node declared in the stack (compose service marked REDIS_ADDED, or an interrupted add) named by --node. */
+function declaredNode(stack: Stack, name: string | undefined): StackNode | undefined {
+  if (name === undefined) return undefined
+  const node = stack.nodes.find((n) => n.name === name)
+  if (!node?.added) throw new UsageError(`--node: ${name} is not a node added to this stack`, 'on compose, add its service to the compose file with REDIS_ADDED (see README); on the local runtime use --port')
+  return node
+}
+
+/**
+ * The node `--node HOST:PORT` names on a runtime that starts no node: an
+ * empty, cluster-enabled node its operator started. Only its address is
+ * known before it joins; the cluster tells its bus port afterwards (MEET is
+ * sent from it to the others, whose bus ports the cluster gave us).
+ */
+function externalNode(stack: Stack, { node, port }: AddNodeOptions): StackNode {
+  const example = 'e.g. pnpm cluster:add-node --node 10.0.0.7:6379 (an empty node started with cluster-enabled yes on its host)'
+  if (port !== undefined) throw new UsageError('--port starts a node, and this runtime starts none: the nodes run on their own hosts', `start an empty node there, then name it: ${example}`)
+  if (node === undefined) throw new UsageError('--node HOST:PORT is required: the running, empty node to join', example)
+  const address = parseSeed(node)
+  if (!address) throw new UsageError(`--node '${node}' is not host:port`, example)
+  const member = stack.nodes.find((n) => n.name === node || (n.host === address.host && n.port === address.port))
+  if (member) throw new UsageError(`--node: ${member.name} is a node of the cluster already`, `name a node that is not in it yet; see \`pnpm status\``)
+  return { index: stack.nodes.length, name: node, port: address.port, busPort: address.port + 10000, host: address.host, clusterIp: undefined, role: 'master', masterIndex: undefined, slots: undefined, dataDir: '', remote: true, added: true }
 }
 
 /** Writes the new node into the local record and returns the stack as loadStack now sees it. */
@@ -120,7 +146,7 @@ async function assertEmpty(client: NodeClient, node: StackNode): Promise<void> {
   const slots = known.find((e) => e.myself)?.slots.length ?? 0
   const found = [known.length > 1 && `knows ${known.length - 1} other node(s): it is in a cluster`, slots > 0 && 'owns slots', keys > 0 && `holds ${keys} key(s)`].filter(Boolean)
   if (found.length === 0 && parseInfo((await client.info('replication')) as string).role === 'master') return
-  throw new CheckFailedError(`${node.name} (port ${node.port}) is not an empty node: it ${found.join(', ') || 'replicates another node'}`, 'nothing was changed; add an empty node (a fresh data dir), or empty this one yourself if its data is not needed')
+  throw new CheckFailedError(`${describeSubject(node)} is not an empty node: it ${found.join(', ') || 'replicates another node'}`, 'nothing was changed; add an empty node (a fresh data dir), or empty this one yourself if its data is not needed')
 }
 
 /** Until the new node and every node of the cluster know each other (handshakes done). */

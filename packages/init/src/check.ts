@@ -25,7 +25,7 @@ export async function checkCluster(stack: Stack, readings?: readonly NodeReading
   if (refused && !answered(refused)) throw refused.error
   const answers = readings.filter(answered).length
   if (answers <= stack.nodes.length / 2) {
-    throw new TemporaryError(`not enough nodes reachable to judge the cluster: ${answers} of ${stack.nodes.length} answer`, 'start the stack (`pnpm run up`) or check the network, then retry')
+    throw new TemporaryError(`not enough nodes reachable to judge the cluster: ${answers} of ${stack.nodes.length} answer`, 'start the stack (`pnpm run up` for nodes this toolkit runs) or check the network, then retry')
   }
   const { healthy, details, drift, restore } = assessHealth(stack, readings)
   return { healthy, answered: answers, nodes: stack.nodes.length, problems: details, drift, restore }

@@ -5,7 +5,7 @@ import { findClusterNode, readCluster, readClusterMap, slotCount } from './_clus
 import { resolveNode } from './resolve-node.ts'
 
 export interface DelNodeOptions {
-  /** The node to remove: name, index, port or node id, as typed. */
+  /** The node to remove: name, host:port, index, port or node id, as typed. */
   readonly node: string | undefined
   readonly force?: boolean
   readonly progress?: (line: string) => void
@@ -37,14 +37,15 @@ interface Removal {
  * the local runtime stops it, deletes its data and drops it from the record.
  * A dead added node (it does not answer, every other node does) is judged by
  * the others' view instead: removed when none of them sees it owning or
- * moving slots, or followed by a replica. The spec's six nodes are the
- * compose file's and stay.
+ * moving slots, or followed by a replica. The spec's nodes are the compose
+ * file's and stay. A cluster this toolkit does not own (external) has no
+ * spec nodes: any node may leave on these terms, and its operator stops it.
  */
 export async function delNode(stack: Stack, runtime: Runtime, options: DelNodeOptions): Promise<DelNodeResult> {
-  if (options.node === undefined) throw new UsageError('name the node to remove', 'e.g. pnpm cluster:del-node redis-node-6')
+  if (options.node === undefined) throw new UsageError('name the node to remove', `e.g. pnpm cluster:del-node ${stack.nodes.at(-1)!.name}`)
   const readings = await readNodes(stack)
-  const dead = deadTarget(stack, options.node, readings)
-  const removal = dead ? checkDead(runtime, dead, readings.filter(answered)) : await checkLive(stack, options)
+  const dead = deadTarget(stack, runtime, options.node, readings)
+  const removal = dead ? checkDead(runtime, dead, readings.filter(answered)) : await checkLive(stack, runtime, options)
   const { node, ids, others } = removal
   options.progress?.(`${node.name}: forgotten by the ${others.length} other nodes${dead ? ' (it does not answer)' : ''}`)
   const clients = await connectAll(stack, others.map((a) => a.node))
@@ -62,15 +63,15 @@ export async function delNode(stack: Stack, runtime: Runtime, options: DelNodeOp
       client!.disconnect()
     }
   }
-  const stopped = await removeNode(stack, runtime, node, options)
+  const stopped = await removeNode(stack, runtime, node, options, dead !== undefined)
   return { node: node.name, id: ids[0], forgottenBy: others.length, stopped, answered: !dead }
 }
 
 /** A live node: the cluster must be healthy (or --force) and the node must own no slots and have no replica. */
-async function checkLive(stack: Stack, options: DelNodeOptions): Promise<Removal> {
+async function checkLive(stack: Stack, runtime: Runtime, options: DelNodeOptions): Promise<Removal> {
   const map = await readCluster(stack)
   const target = findClusterNode(stack, map, options.node!, 'node')
-  if (!target.node.added) throw new UsageError(`${target.node.name} is one of the spec's nodes (the compose file's), not an added one`, 'only nodes added by `pnpm cluster:add-node` can be removed')
+  if (!removable(runtime, target.node)) throw new UsageError(`${target.node.name} is one of the spec's nodes (the compose file's), not an added one`, 'only nodes added by `pnpm cluster:add-node` can be removed')
   if (target.myself.slots.length > 0) {
     throw new CheckFailedError(
       `${target.node.name} still owns ${slotCount(target)} slots (${formatRanges(target.myself.slots)}); removing it would lose them and their keys`,
@@ -86,10 +87,10 @@ async function checkLive(stack: Stack, options: DelNodeOptions): Promise<Removal
  * The named node when it is an added node that does not answer (unreachable
  * or timing out, not refusing our password) while every other node does.
  */
-function deadTarget(stack: Stack, given: string, readings: readonly NodeReading[]): StackNode | undefined {
+function deadTarget(stack: Stack, runtime: Runtime, given: string, readings: readonly NodeReading[]): StackNode | undefined {
   const silent = readings.filter((r): r is NodeSilence => !answered(r))
   const node = silent[0]?.node
-  if (silent.length !== 1 || !(silent[0]!.error instanceof TemporaryError) || !node?.added) return undefined
+  if (silent.length !== 1 || !(silent[0]!.error instanceof TemporaryError) || !node || !removable(runtime, node)) return undefined
   try {
     return resolveNode(stack, given, readings) === node ? node : undefined
   } catch {
@@ -113,7 +114,7 @@ function checkDead(runtime: Runtime, node: StackNode, answers: readonly NodeAnsw
     const why = owning ? `owns slots ${formatRanges(owning.entry.slots)} by ${owning.by.node.name}'s view` : `has a slot open toward it on ${open!.node.name}`
     throw new CheckFailedError(
       `${node.name} does not answer and still ${why}; forgetting it would lose those slots and their keys`,
-      `nothing was changed; start it again (\`pnpm run up\`), move its slots off (\`pnpm cluster:rebalance --weights ${node.name}=0\`, \`pnpm cluster:fix\` for an open slot), then run this again`,
+      `nothing was changed; start it again (\`pnpm run up\` for nodes this toolkit runs), move its slots off (\`pnpm cluster:rebalance --weights ${node.name}=0\`, \`pnpm cluster:fix\` for an open slot), then run this again`,
     )
   }
   assertNoFollowers(node, ids, answers)
@@ -127,8 +128,16 @@ function assertNoFollowers(node: StackNode, ids: readonly string[], answers: rea
 
 const knows = (answer: NodeAnswer, id: string) => answer.entries.some((e) => e.id === id)
 
-/** Local runtime: stops it, deletes its data (its nodes.conf would gossip it back) and drops its record; compose: says what is left to do. */
-async function removeNode(stack: Stack, runtime: Runtime, node: StackNode, options: DelNodeOptions): Promise<boolean> {
+/** The spec's nodes stay where this toolkit owns the nodes; a cluster it does not own has no spec nodes. */
+const removable = (runtime: Runtime, node: StackNode) => node.added === true || !runtime.ownsNodes
+
+/** Local runtime: stops it, deletes its data (its nodes.conf would gossip it back) and drops its record; compose and external: says what is left to do. */
+async function removeNode(stack: Stack, runtime: Runtime, node: StackNode, options: DelNodeOptions, dead: boolean): Promise<boolean> {
+  if (!runtime.ownsNodes) {
+    const after = dead ? 'if it comes back, reset it (CLUSTER RESET HARD) or stop it' : 'it was reset and still runs: stop it'
+    options.notice?.(`${node.name} left the cluster; this runtime does not own it: ${after} on its host`)
+    return false
+  }
   if (runtime.name !== 'local') {
     options.notice?.(`${node.name} left the cluster; remove its service from the compose file, then \`docker compose rm -sf ${node.name}\` and delete its volume`)
     return false

@@ -1,6 +1,7 @@
 import {
   answered,
   connectNode,
+  isEntryOf,
   layoutSwaps,
   parseClusterNodes,
   readNodes,
@@ -70,6 +71,8 @@ export async function failoverNode(stack: Stack, ref: string, { mode = 'default'
  * healthy first: a spec master still syncing cannot take over.
  */
 export async function restoreLayout(stack: Stack, { progress = () => {} }: { progress?: (line: string) => void } = {}): Promise<RestoreLayoutResult> {
+  // nodes read from the cluster itself (external runtime) carry no spec layout: nothing to put back, nothing to wait for
+  if (!stack.nodes.some((n) => n.slots)) return { specLayout: false, swapped: [], remaining: [], elapsedMs: 0 }
   const started = performance.now()
   const silent = (await readNodes(stack)).find((r): r is NodeSilence => !answered(r))
   if (silent) throw silent.error
@@ -82,10 +85,12 @@ export async function restoreLayout(stack: Stack, { progress = () => {} }: { pro
     swapped.push(master.node.name)
   }
   if (swapped.length > 0) ({ drift } = await waitForHealthy(stack))
-  return { swapped, remaining: drift, elapsedMs: Math.round(performance.now() - started) }
+  return { specLayout: true, swapped, remaining: drift, elapsedMs: Math.round(performance.now() - started) }
 }
 
 export interface RestoreLayoutResult {
+  /** False when the stack has no spec layout to compare with (its nodes were read from the cluster): nothing was done. */
+  readonly specLayout: boolean
   /** The spec masters that took their range back. */
   readonly swapped: string[]
   /** Drift no failover can undo (a replica on another master, slots moved by a reshard): said, not touched. */
@@ -97,12 +102,12 @@ export interface RestoreLayoutResult {
 function pairOf(target: NodeAnswer, readings: readonly NodeReading[]): { replica: NodeReading; master: NodeReading } {
   const answers = readings.filter(answered)
   if (target.myself.role === 'replica') {
-    const master = readings.find((r) => (answered(r) ? r.id === target.myself.masterId : target.entries.some((e) => e.id === target.myself.masterId && e.port === r.node.port)))
+    const master = readings.find((r) => (answered(r) ? r.id === target.myself.masterId : target.entries.some((e) => e.id === target.myself.masterId && isEntryOf(e, r.node))))
     if (!master) throw new CheckFailedError(`${target.node.name} replicates ${target.myself.masterId}, which is not a node of this stack`, 'run `pnpm cluster:check`')
     return { replica: target, master }
   }
   const replicas = answers.filter((r) => r.myself.masterId === target.id)
-  const silentReplica = readings.find((r) => !answered(r) && target.entries.some((e) => e.masterId === target.id && e.port === r.node.port))
+  const silentReplica = readings.find((r) => !answered(r) && target.entries.some((e) => e.masterId === target.id && isEntryOf(e, r.node)))
   const replica = replicas.find((r) => r.info.master_link_status === 'up') ?? replicas[0] ?? silentReplica
   if (!replica) throw new CheckFailedError(`${target.node.name} has no replica to fail over to`, 'attach a replica first (`pnpm cluster:fix` or `pnpm cluster:add-node`)')
   return { replica, master: target }

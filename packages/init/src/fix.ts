@@ -3,6 +3,7 @@ import {
   assessHealth,
   connectAll,
   connectNode,
+  isEntryOf,
   waitForHealthy,
   TemporaryError,
   type NodeAnswer,
@@ -63,7 +64,7 @@ export async function fixCluster(stack: Stack, runtime: Runtime, { force = false
   if (deadMasters.length > 0 && !force) {
     throw new TemporaryError(
       `${deadMasters.map((d) => d.node.name).join(', ')} owns slots and does not answer: fixing now would hand its slots to others and lose its keys`,
-      'start it (`pnpm run up`) and run `pnpm cluster:fix` again; or `pnpm cluster:fix --force`: its replica is promoted, or without one its slots are covered empty elsewhere',
+      'start it (`pnpm run up` for nodes this toolkit runs) and run `pnpm cluster:fix` again; or `pnpm cluster:fix --force`: its replica is promoted, or without one its slots are covered empty elsewhere',
     )
   }
   // Masters no replica can replace: with --force, redis-cli covers their slots empty.
@@ -160,13 +161,13 @@ async function settleViews(stack: Stack, orphans: readonly NodeSilence[]): Promi
 
 /** An answering replica of a master that does not answer. */
 function heirOf(answers: readonly NodeAnswer[], dead: NodeSilence): NodeAnswer | undefined {
-  return answers.find((a) => a.myself.role === 'replica' && a.entries.some((e) => e.id === a.myself.masterId && e.port === dead.node.port))
+  return answers.find((a) => a.myself.role === 'replica' && a.entries.some((e) => e.id === a.myself.masterId && isEntryOf(e, dead.node)))
 }
 
 /** Masters that own slots (as the answering nodes see them) and do not answer. */
 function silentMasters(readings: readonly NodeReading[]): NodeSilence[] {
   const views = readings.filter(answered).flatMap((a) => a.entries)
-  return readings.filter((r): r is NodeSilence => !answered(r) && views.some((e) => e.port === r.node.port && e.role === 'master' && e.slots.length > 0))
+  return readings.filter((r): r is NodeSilence => !answered(r) && views.some((e) => isEntryOf(e, r.node) && e.role === 'master' && e.slots.length > 0))
 }
 
 /** Replicas health calls link-broken (a sync in progress is not) whose master answers (a dead master is --force's business). */

@@ -3,7 +3,7 @@ import { findMaster, readClusterMap, slotsOf } from './_cluster-map.ts'
 import { DEFAULT_PIPELINE, parseWhole, runPlan, type SlotPlanResult } from './move-slots.ts'
 
 export interface ReshardOptions {
-  /** Source and target master: name, index, port or node id, as typed. */
+  /** Source and target master: name, host:port, index, port or node id, as typed. */
   readonly from: string | undefined
   readonly to: string | undefined
   /** How many slots, as typed. */
@@ -23,7 +23,7 @@ export interface ReshardOptions {
  */
 export async function reshard(stack: Stack, options: ReshardOptions): Promise<SlotPlanResult> {
   for (const flag of ['from', 'to', 'slots'] as const) {
-    if (options[flag] === undefined) throw new UsageError(`--${flag} is required`, 'e.g. pnpm cluster:reshard --from redis-node-0 --to redis-node-1 --slots 100')
+    if (options[flag] === undefined) throw new UsageError(`--${flag} is required`, `e.g. pnpm cluster:reshard --from ${stack.nodes[0]!.name} --to ${stack.nodes[1]!.name} --slots 100`)
   }
   const count = parseWhole('slots', options.slots, { min: 1, max: 16384 })!
   const pipeline = parseWhole('pipeline', options.pipeline, { min: 1, max: 100_000 }) ?? DEFAULT_PIPELINE

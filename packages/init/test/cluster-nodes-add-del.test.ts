@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addedNodesFile, answered, isAlive, connectCluster, connectNode, countSlots, readAddedNodes, readNodes, writeAddedNodes, type Stack } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
-import { allocatePorts, createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
+import { allocatePorts, createTestStack, missingWrites, runCli, startWriter, type TestStack } from '@redis-cluster/test-utils'
 
 /** Slots each node owns by its own view, by name. */
 async function slotsByNode(stack: Stack): Promise<Record<string, number>> {
@@ -56,7 +56,7 @@ describe('cluster:add-node and cluster:del-node', () => {
       }
       const result = await runCli('init/cluster-add-node', ['--node', 'redis-node-6'], test.env)
       expect(result.exitCode).toBe(1)
-      expect(result.stderr).toMatch(/redis-node-6 \(port \d+\) is not an empty node: it owns slots, holds 1 key\(s\)/)
+      expect(result.stderr).toMatch(/redis-node-6 \(127\.0\.0\.1:\d+\) is not an empty node: it owns slots, holds 1 key\(s\)/)
       // up does not form an added node, and refuses the cluster it is not part of (add-node joins it)
       const up = await runCli('init/up', ['-q'], test.env)
       expect(up.exitCode).toBe(1)
@@ -78,31 +78,17 @@ describe('cluster:add-node and cluster:del-node', () => {
     expect(stack.nodes.at(-1)).toMatchObject({ name: 'redis-node-6', port: spare[0], role: 'master', added: true })
 
     const cluster = connectCluster(stack)
-    const acked = new Map<string, string>()
-    let stop = false
-    let i = 0
-    const writer = (async () => {
-      while (!stop) {
-        await Promise.all(
-          Array.from({ length: 20 }, async () => {
-            const key = `w:${i++}`
-            // a write that errors is not acknowledged: only those that returned OK must survive
-            if ((await cluster.set(key, `v${key}`).catch(() => undefined)) === 'OK') acked.set(key, `v${key}`)
-          }),
-        )
-      }
-    })()
+    const writer = startWriter(cluster)
+    let acked: ReadonlyMap<string, string>
     try {
       const rebalance = await runCli('init/cluster-rebalance', ['--json', '--pipeline', '50'], test.env)
       expect(rebalance.exitCode, rebalance.stderr).toBe(0)
       expect(JSON.parse(rebalance.stdout).moves.every((m: { to: string }) => m.to === 'redis-node-6')).toBe(true)
     } finally {
-      stop = true
-      await writer
+      acked = await writer.stop()
     }
     expect(acked.size).toBeGreaterThan(1000)
-    const missing: string[] = []
-    for (const [key, value] of acked) if ((await cluster.get(key)) !== value) missing.push(key)
+    const missing = await missingWrites(cluster, acked)
     cluster.disconnect()
     expect(missing).toEqual([])
     expect((await slotsByNode(stack))['redis-node-6']).toBe(4096)
@@ -130,7 +116,7 @@ describe('cluster:add-node and cluster:del-node', () => {
   it('a replica of a named master: healthy, seen by status, restarted by down + up, then removed', async () => {
     const add = await runCli('init/cluster-add-node', ['--port', `${spare[1]}`, '--replica-of', 'redis-node-1'], test.env)
     expect(add.exitCode, add.stderr).toBe(0)
-    expect(add.stdout).toMatch(/redis-node-6 \(port \d+\) joined the cluster as a replica of redis-node-1/)
+    expect(add.stdout).toMatch(/redis-node-6 \(127\.0\.0\.1:\d+\) joined the cluster as a replica of redis-node-1/)
     const status = await runCli('monitor/status', ['--json'], test.env)
     expect(status.exitCode, status.stdout).toBe(0)
     expect(JSON.parse(status.stdout).nodes.at(-1)).toMatchObject({ node: 'redis-node-6', role: 'replica', master: 'redis-node-1', link: 'up' })

@@ -11,7 +11,7 @@ import { REPO_ROOT } from './paths.ts'
 
 export interface ExternalNodes {
   readonly dir: string
-  /** Every node listens on this one port, each on its own 127.0.0.x: like one node per host. */
+  /** Every node listens on this one port, each on its own 127.0.0.x: like one node per host (with `perHost`, the first host's first port). */
   readonly port: number
   readonly addresses: readonly Address[]
   readonly password: string
@@ -32,6 +32,10 @@ export interface StartExternalNodesOptions {
   nodeTimeoutMs?: number
   /** Default: a random one. */
   password?: string
+  /** Nodes per simulated host, each on its own port (default 1: one node per 127.0.0.x). */
+  perHost?: number
+  /** More redis.conf lines for every node (a fault to simulate, e.g. an unreachable announced bus port). */
+  extraConf?: readonly string[]
 }
 
 /**
@@ -41,13 +45,14 @@ export interface StartExternalNodesOptions {
  * that all use the same port. The password is in each node's config file,
  * never in argv.
  */
-export async function startExternalNodes({ count, firstHost = 2, nodeTimeoutMs = 3000, password = randomBytes(12).toString('hex') }: StartExternalNodesOptions): Promise<ExternalNodes> {
+export async function startExternalNodes({ count, firstHost = 2, nodeTimeoutMs = 3000, password = randomBytes(12).toString('hex'), perHost = 1, extraConf = [] }: StartExternalNodesOptions): Promise<ExternalNodes> {
   const dir = mkdtempSync(join(tmpdir(), 'rc-external-'))
   const passwordFile = join(dir, 'password.txt')
   writeFileSync(passwordFile, password, { mode: 0o600 })
   writeFileSync(join(dir, '.env'), '')
-  const [port] = await allocatePorts(1)
-  const addresses = Array.from({ length: count }, (_, i) => ({ host: `127.0.0.${firstHost + i}`, port: port! }))
+  const ports = await allocatePorts(perHost)
+  const port = ports[0]
+  const addresses = Array.from({ length: count }, (_, i) => ({ host: `127.0.0.${firstHost + Math.floor(i / perHost)}`, port: ports[i % perHost]! }))
   const pids = new Map<string, number>()
   const key = (a: Address) => `${a.host}:${a.port}`
   const env: Record<string, string> = {
@@ -84,7 +89,7 @@ export async function startExternalNodes({ count, firstHost = 2, nodeTimeoutMs =
     for (const address of addresses) {
       const nodeDir = join(dir, key(address))
       mkdirSync(nodeDir)
-      const conf = [`bind ${address.host}`, `port ${address.port}`, `cluster-announce-ip ${address.host}`, `dir ${nodeDir}`, 'cluster-enabled yes', `cluster-node-timeout ${nodeTimeoutMs}`, 'appendonly yes', 'save ""', `requirepass ${password}`, `masterauth ${password}`, 'enable-debug-command local', `logfile ${join(nodeDir, 'redis.log')}`]
+      const conf = [`bind ${address.host}`, `port ${address.port}`, `cluster-announce-ip ${address.host}`, `dir ${nodeDir}`, 'cluster-enabled yes', `cluster-node-timeout ${nodeTimeoutMs}`, 'appendonly yes', 'save ""', `requirepass ${password}`, `masterauth ${password}`, 'enable-debug-command local', `logfile ${join(nodeDir, 'redis.log')}`, ...extraConf]
       writeFileSync(join(nodeDir, 'redis.conf'), `${conf.join('\n')}\n`, { mode: 0o600 })
       const child = spawn('redis-server', [join(nodeDir, 'redis.conf')], { detached: true, stdio: 'ignore' })
       child.unref()
