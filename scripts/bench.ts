@@ -13,11 +13,12 @@ import { backupCase } from './bench/cases/backup.ts'
 import { reportCase } from './bench/cases/report.ts'
 import { failoverCase } from './bench/cases/failover.ts'
 import { reshardCase } from './bench/cases/reshard.ts'
+import { externalCase } from './bench/cases/external.ts'
 import { cleanupOnSignals, isAborted, median, range, runCleanups } from './bench/measure.ts'
 import { renderLines, renderMachine, verdictOf } from './bench/report.ts'
 import type { BenchCase, Line, Medians, Sample } from './bench/types.ts'
 
-const CASES: readonly BenchCase[] = [upCase, composeUpCase, backupCase, reportCase, failoverCase, reshardCase]
+const CASES: readonly BenchCase[] = [upCase, composeUpCase, backupCase, reportCase, failoverCase, reshardCase, externalCase]
 
 const HELP = `pnpm bench [--runs N] [--case NAME] [--no-compose] [--json] [-q]
 

@@ -11,7 +11,7 @@ await runScript({
     all: { type: 'boolean', description: 'run every scenario, one after another' },
     'wait-replicas': { type: 'boolean', description: 'each write also WAIT 1 500 on its master: acknowledged = on a replica too' },
     'pause-ms': { type: 'string', description: 'pause-master-short: pause the master this long (default a quarter of the node timeout)' },
-    'i-know-this-is-destructive': { type: 'boolean', description: 'drill nodes this toolkit did not start' },
+    'i-know-this-is-destructive': { type: 'boolean', description: 'drill nodes this toolkit did not start (only the scenarios whose faults the runtime can inject)' },
   },
   lock: true,
   // Each drill gets RC_TIMEOUT_MS of its own (runDrills), not a share of one deadline for all seven.

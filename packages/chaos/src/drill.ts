@@ -35,7 +35,7 @@ export interface DrillReport {
   readonly throughput: Throughput
   /** Each node at the end of the drill, before the spec's layout was restored. */
   readonly layout: readonly { node: string; role: string; master: string | null; slots: string }[]
-  /** Planned failovers that put the spec's layout back afterwards. */
+  /** Planned failovers that put the layout back afterwards (the spec's, or as the drill found it). */
   readonly restored: readonly string[]
   readonly expectations: readonly Expectation[]
 }
@@ -54,7 +54,8 @@ const AFTER_MS = 1000
  * reaction, every node is brought back, the cluster waited healthy, the
  * writer stopped and every acknowledged write read back. Whatever happens
  * (a failed wait, Ctrl-C) the stack is then put back: nodes resumed and
- * restarted, healthy, the spec's layout restored.
+ * restarted, healthy, the spec's layout restored (or, without one, the
+ * drilled shard's roles as the drill found them).
  */
 export async function runDrill(stack: Stack, runtime: Runtime, scenario: Scenario, options: DrillOptions = {}): Promise<DrillReport> {
   const progress = options.progress ?? (() => {})
@@ -130,12 +131,12 @@ export async function runDrill(stack: Stack, runtime: Runtime, scenario: Scenari
   } catch (error) {
     watch.stop()
     // Nodes first (Ctrl-C leaves little time), while the writer drains its last writes.
-    const restoring = restoreStack(stack, faults, progress).catch((restoreError: Error) => progress(`${scenario.name}: could not put the stack back: ${restoreError.message}`))
+    const restoring = restoreStack(stack, faults, shard, progress).catch((restoreError: Error) => progress(`${scenario.name}: could not put the stack back: ${restoreError.message}`))
     await Promise.all([writer.stop(), restoring])
     throw error
   }
-  progress(`${scenario.name}: restoring the spec's layout`)
-  const restored = await restoreStack(stack, faults, progress)
+  progress(`${scenario.name}: putting the layout back`)
+  const restored = await restoreStack(stack, faults, shard, progress)
   return { ...measured, ok: measured.expectations.every((e) => e.ok), restored }
 }
 

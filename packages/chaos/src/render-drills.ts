@@ -26,7 +26,7 @@ export function renderDrills({ ok, drills }: DrillsResult): string {
       `${d.scenario} (${d.runtime}, node timeout ${seconds(d.nodeTimeoutMs)}${d.waitReplicas ? ', --wait-replicas' : ''}; fault at ${d.faultAt} on slots ${d.slots}):`,
       ...d.expectations.map((e) => `  ${e.ok ? 'ok    ' : 'FAILED'} ${e.expectation}: ${e.observed}`),
       `  layout after the drill: ${layout}`,
-      `  put back: ${d.restored.length ? `failed over back to ${d.restored.join(', ')}` : 'spec layout held'}`,
+      `  put back: ${d.restored.length ? `failed over back to ${d.restored.join(', ')}` : 'the layout held'}`,
     ].join('\n')
   })
   const summary = ok ? `${drills.length === 1 ? 'drill' : `all ${drills.length} drills`} passed` : `${drills.filter((d) => !d.ok).length} of ${drills.length} drills FAILED their expectations`

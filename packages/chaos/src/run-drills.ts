@@ -1,6 +1,7 @@
 import { UsageError, withStepDeadline, type Stack } from '@redis-cluster/core'
 import type { Runtime } from '@redis-cluster/compose'
 import { runDrill, type DrillOptions, type DrillReport } from './drill.ts'
+import { assertRuntimeCan } from './stack-faults.ts'
 import { SCENARIOS, findScenario, type Scenario } from './scenarios.ts'
 
 export interface DrillsResult {
@@ -28,6 +29,7 @@ export function pickScenarios(names: readonly string[], { all }: { all: boolean 
  * cannot run (a wait timed out, its deadline passed, Ctrl-C) does.
  */
 export async function runDrills(stack: Stack, runtime: Runtime, scenarios: readonly Scenario[], options: DrillOptions = {}): Promise<DrillsResult> {
+  assertRuntimeCan(runtime, scenarios, { destructive: Boolean(options.destructive) })
   const drills: DrillReport[] = []
   for (const scenario of scenarios) drills.push(await withStepDeadline(`the ${scenario.name} drill`, stack.timeoutMs, () => runDrill(stack, runtime, scenario, options)))
   return { ok: drills.every((d) => d.ok), drills }

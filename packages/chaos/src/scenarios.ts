@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { SLOT_COUNT, answered, countSlots, currentRun, readNodes, waitFor, type Stack } from '@redis-cluster/core'
-import type { Runtime } from '@redis-cluster/compose'
+import type { NodeFault, Runtime } from '@redis-cluster/compose'
 import { failoverNode } from '@redis-cluster/init'
 import type { FaultLog, Shard } from './stack-faults.ts'
 
@@ -59,6 +59,8 @@ export interface Scenario {
   readonly summary: string
   /** Which nodes the fault hits: the shard's master, its replica, both, or every node (then every slot is affected). */
   readonly hits: 'master' | 'replica' | 'shard' | 'all'
+  /** The runtime faults it injects: a runtime that cannot inject one of them (Runtime.faults) cannot run it. */
+  readonly faults: readonly NodeFault[]
   /** Injects the fault and waits for the reaction it is about; the drill then brings every node back. */
   inject(context: ScenarioContext): Promise<void>
   expect(facts: DrillFacts): Expectation[]
@@ -97,7 +99,8 @@ const lossWithinFsync = (f: DrillFacts) =>
  * takeover: the new master acknowledges nothing until it has a replica again.
  */
 async function faultMasterUntilFailover(c: ScenarioContext, fault: 'kill' | 'pause'): Promise<void> {
-  await c.faults.apply([c.shard.master], fault)
+  // A pause the runtime must time up front (DEBUG SLEEP) outlasts the promotion bound by a node timeout.
+  await c.faults.apply([c.shard.master], fault, { pauseMs: promotionBoundMs(c.nodeTimeoutMs) + c.nodeTimeoutMs })
   await c.waitForFailover()
   if (!c.waitReplicas) await c.waitWritable()
 }
@@ -106,6 +109,7 @@ export const SCENARIO_LIST: readonly Scenario[] = [
   {
     name: 'kill-master',
     hits: 'master',
+    faults: ['kill'],
     summary: 'SIGKILL (docker kill) a master: its replica takes over within 1.5 x node timeout + 2 s',
     inject: (c) => faultMasterUntilFailover(c, 'kill'),
     expect: (f) => [
@@ -118,6 +122,7 @@ export const SCENARIO_LIST: readonly Scenario[] = [
   {
     name: 'kill-replica',
     hits: 'replica',
+    faults: ['kill'],
     summary: 'SIGKILL a replica: no write fails; it comes back and resyncs',
     async inject(c) {
       await c.faults.apply([c.shard.replica], 'kill')
@@ -134,7 +139,8 @@ export const SCENARIO_LIST: readonly Scenario[] = [
   {
     name: 'pause-master-long',
     hits: 'master',
-    summary: 'SIGSTOP (docker pause) a master past the node timeout: failover; resumed, it rejoins as a replica',
+    faults: ['pause', 'resume'],
+    summary: 'SIGSTOP (docker pause; DEBUG SLEEP on external) a master past the node timeout: failover; resumed, it rejoins as a replica',
     async inject(c) {
       await faultMasterUntilFailover(c, 'pause')
       await c.faults.apply([c.shard.master], 'resume')
@@ -150,11 +156,13 @@ export const SCENARIO_LIST: readonly Scenario[] = [
   {
     name: 'pause-master-short',
     hits: 'master',
+    faults: ['pause', 'resume'],
     summary: 'SIGSTOP a master for under half the node timeout: no failover, writes resume',
     async inject(c) {
-      await c.faults.apply([c.shard.master], 'pause')
+      const pauseMs = c.pauseMs ?? c.nodeTimeoutMs / 4
+      await c.faults.apply([c.shard.master], 'pause', { pauseMs })
       // bounded by the drill's deadline too, whatever --pause-ms says
-      await sleep(c.pauseMs ?? c.nodeTimeoutMs / 4, undefined, { signal: currentRun()?.signal })
+      await sleep(pauseMs, undefined, { signal: currentRun()?.signal })
       await c.faults.apply([c.shard.master], 'resume')
       await c.waitWritable()
     },
@@ -168,6 +176,7 @@ export const SCENARIO_LIST: readonly Scenario[] = [
   {
     name: 'kill-shard',
     hits: 'shard',
+    faults: ['kill'],
     summary: 'SIGKILL a master and its replica: the slots fail and the cluster is down; restarted, healthy with the data from disk',
     async inject(c) {
       // The replica first: killed the other way round, it could be promoted in between.
@@ -195,6 +204,7 @@ export const SCENARIO_LIST: readonly Scenario[] = [
     name: 'restart-all',
     summary: 'restart every node (clean stop, start): same node ids, healthy, nothing lost beyond appendfsync everysec',
     hits: 'all',
+    faults: ['restart'],
     async inject(c) {
       await c.faults.apply(c.stack.nodes, 'restart')
     },
@@ -203,6 +213,7 @@ export const SCENARIO_LIST: readonly Scenario[] = [
   {
     name: 'manual-failover',
     hits: 'master',
+    faults: [],
     summary: 'planned CLUSTER FAILOVER under load: nothing lost, writes fail only inside a short window',
     async inject(c) {
       await failoverNode(c.stack, c.shard.master.name, { progress: c.progress })

@@ -1,6 +1,7 @@
 import { ConfigError, TemporaryError, answered, assessHealth, describeDrift, readNodes, summarize, waitForHealthy, withRunContext, type NodeAnswer, type SlotRange, type Stack, type StackNode } from '@redis-cluster/core'
-import type { NodeFault, Runtime } from '@redis-cluster/compose'
-import { restoreLayout } from '@redis-cluster/init'
+import type { FaultOptions, NodeFault, Runtime } from '@redis-cluster/compose'
+import { failoverNode, restoreLayout } from '@redis-cluster/init'
+import { SCENARIO_LIST, type Scenario } from './scenarios.ts'
 
 /** A master and its replica as they are now (after earlier failovers, not as the spec says). */
 export interface Shard {
@@ -32,6 +33,30 @@ export async function assertDrillable(stack: Stack, runtime: Runtime, { destruct
   return readings.filter(answered)
 }
 
+/**
+ * Refuses, before any drill starts, what this runtime cannot drill: nodes it
+ * did not start (Runtime.ownsNodes: someone else's cluster) unless the user
+ * says they know, and scenarios that need a fault the runtime cannot inject
+ * (Runtime.faults: the external runtime can only pause, with DEBUG SLEEP).
+ */
+export function assertRuntimeCan(runtime: Runtime, scenarios: readonly Scenario[], { destructive }: { destructive: boolean }): void {
+  if (!runtime.ownsNodes && !destructive) {
+    throw new ConfigError(
+      `the ${runtime.name} runtime's nodes were not started by this toolkit, and a drill fails over and pauses them under a live writer`,
+      'to drill this cluster anyway (not in production), pass --i-know-this-is-destructive',
+    )
+  }
+  const runnable = (s: Scenario) => s.faults.every((f) => runtime.faults.includes(f))
+  const refused = scenarios.filter((s) => !runnable(s))
+  if (refused.length > 0) {
+    const missing = [...new Set(refused.flatMap((s) => s.faults.filter((f) => !runtime.faults.includes(f))))]
+    throw new ConfigError(
+      `${refused.map((s) => s.name).join(', ')} ${refused.length === 1 ? 'needs' : 'need'} to ${missing.join(' or ')} nodes, which the ${runtime.name} runtime cannot: ${runtime.ownsNodes ? 'it cannot reach those nodes' : 'it reaches the nodes only by Redis connections, never their processes or hosts'}`,
+      `scenarios that can run here: ${SCENARIO_LIST.filter(runnable).map((s) => s.name).join(', ')}; the others need a local or compose stack`,
+    )
+  }
+}
+
 /** The shards in node order of their masters, from one reading of every node. */
 export function currentShards(readings: readonly NodeAnswer[]): Shard[] {
   return readings
@@ -56,12 +81,12 @@ export class FaultLog {
     private readonly runtime: Runtime,
   ) {}
 
-  async apply(nodes: readonly StackNode[], fault: NodeFault): Promise<void> {
+  async apply(nodes: readonly StackNode[], fault: NodeFault, options?: FaultOptions): Promise<void> {
     // Recorded first: a fault interrupted half-way is undone too (undoing is idempotent).
     const undo = fault === 'pause' ? this.paused : fault === 'kill' ? this.down : undefined
     nodes.forEach((n) => undo?.add(n))
     try {
-      await this.runtime.fault(this.stack, nodes, fault)
+      await this.runtime.fault(this.stack, nodes, fault, options)
     } catch (error) {
       // The runtime names every node before it touches one: refused, it changed nothing.
       if (error instanceof ConfigError) nodes.forEach((n) => undo?.delete(n))
@@ -83,14 +108,23 @@ export class FaultLog {
 /**
  * Puts the stack back as it was: nodes resumed and restarted, the cluster
  * healthy, the spec's layout restored (init's restoreLayout: planned
- * failovers back). Runs in a run context of its own, so it still works after
+ * failovers back), and the drilled shard's master master again where the
+ * stack has no spec layout to restore (an external cluster: put back as the
+ * drill found it). Runs in a run context of its own, so it still works after
  * the drill's run was stopped (Ctrl-C): the stop is why it must run.
  */
-export async function restoreStack(stack: Stack, faults: FaultLog, progress: (line: string) => void): Promise<string[]> {
+export async function restoreStack(stack: Stack, faults: FaultLog, shard: Shard, progress: (line: string) => void): Promise<string[]> {
   return withRunContext({ deadline: Date.now() + stack.timeoutMs, signal: new AbortController().signal }, async () => {
     await faults.bringBack()
     await waitForHealthy(stack)
     const { swapped } = await restoreLayout(stack, { progress })
+    // With a spec layout (nodes that carry their spec range) restoreLayout was the whole answer.
+    const now = stack.nodes.some((n) => n.slots) ? [] : (await readNodes(stack)).filter(answered)
+    const [master, replica] = [shard.master, shard.replica].map((node) => now.find((r) => r.node === node))
+    if (master && replica && master.myself.masterId === replica.id) {
+      await failoverNode(stack, master.node.name, { progress })
+      swapped.push(master.node.name)
+    }
     const drift = describeDrift(assessHealth(stack, await readNodes(stack)))
     if (drift) throw new TemporaryError(`after the drill: ${drift}`, 'run `pnpm cluster:failover --restore-layout`')
     return swapped

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import type { ProcessOutput } from 'zx'
 import { dirname, join } from 'node:path'
 import { CheckFailedError, ConfigError, TemporaryError, classifyFormation, connectAll, connectNode, parseClusterNodes, runRedisCli, runShell, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
-import type { NodeState, Runtime, StartResult, StopResult } from './runtime.ts'
+import { NODE_FAULTS, type NodeState, type Runtime, type StartResult, type StopResult } from './runtime.ts'
 import { assertEngine, containerLogs, findCompose, inspectContainer, lastLine, listProjectContainers, type ProjectContainer } from './_docker.ts'
 import { composeProfiles, preflightCompose, publishBusPorts } from './_compose-preflight.ts'
 
@@ -19,6 +19,7 @@ export const INIT_SERVICE = 'redis-cluster-init'
 export const composeRuntime: Runtime = {
   name: 'compose',
   ownsNodes: true,
+  faults: NODE_FAULTS,
 
   async start(stack, { progress } = {}): Promise<StartResult> {
     await assertEngine(stack)

@@ -1,4 +1,5 @@
 import { ConfigError, connectNode, runRedisCli, type Stack } from '@redis-cluster/core'
+import { pauseByDebugSleep, waitAwake } from './external-pause.ts'
 import type { NodeState, Runtime } from './runtime.ts'
 
 /**
@@ -6,7 +7,8 @@ import type { NodeState, Runtime } from './runtime.ts'
  * from the cluster by core's discoverStack, run on other hosts under someone
  * else's supervisor. So nothing here starts, stops, signals or reads files of
  * a node; those refuse with a line saying what to do instead. Everything that
- * needs only a Redis connection works as on the other runtimes.
+ * needs only a Redis connection works as on the other runtimes, a pause too
+ * (DEBUG SLEEP, where the node allows it).
  */
 export const externalRuntime: Runtime = {
   name: 'external',
@@ -40,7 +42,12 @@ export const externalRuntime: Runtime = {
   // The announced addresses are what this host dials too (checked when discovering the nodes).
   redisCli: (stack: Stack, args) => runRedisCli(stack, args),
 
-  async fault(_stack, _nodes, fault) {
+  // A timed pause is the one fault a Redis connection can inject (external-pause.ts); killing or restarting needs the node's host.
+  faults: ['pause', 'resume'],
+
+  async fault(stack, nodes, fault, options) {
+    if (fault === 'pause') return pauseByDebugSleep(stack, nodes, options?.pauseMs)
+    if (fault === 'resume') return waitAwake(stack, nodes)
     throw new ConfigError(`the external runtime cannot ${fault} a node: it runs on another host, under another supervisor`, 'run this drill against a local or compose stack')
   },
 }

@@ -1,4 +1,5 @@
-export type { Runtime, NodeState, StartResult, StopResult, StartOptions, NodeFault } from './runtime.ts'
+export type { Runtime, NodeState, StartResult, StopResult, StartOptions, NodeFault, FaultOptions } from './runtime.ts'
+export { NODE_FAULTS } from './runtime.ts'
 export { localRuntime } from './local.ts'
 export { externalRuntime } from './external.ts'
 export { composeRuntime, runCompose, INIT_SERVICE } from './compose-runtime.ts'

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BusyError, ConfigError, TemporaryError, addedNodesFile, connectNode, isAlive, isPaused, runRedisCli, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
-import type { NodeState, Runtime, StartResult, StopResult } from './runtime.ts'
+import { NODE_FAULTS, type NodeState, type Runtime, type StartResult, type StopResult } from './runtime.ts'
 import { findPortOwner, isPortFree } from './_ports.ts'
 import { assertCanWrite, confFile, logFile, onDisk, ownPidFile, redisPidFile, runningPid } from './_local-node.ts'
 
@@ -16,6 +16,7 @@ import { assertCanWrite, confFile, logFile, onDisk, ownPidFile, redisPidFile, ru
 export const localRuntime: Runtime = {
   name: 'local',
   ownsNodes: true,
+  faults: NODE_FAULTS,
 
   async start(stack, { progress } = {}): Promise<StartResult> {
     const running = stack.nodes.filter((node) => runningPid(node) !== undefined)

@@ -23,6 +23,18 @@ export interface StopResult {
 /** What a chaos drill does to a node: kill (SIGKILL), pause (SIGSTOP) and resume (SIGCONT) it, or restart it cleanly. */
 export type NodeFault = 'kill' | 'pause' | 'resume' | 'restart'
 
+/** Every fault: what a runtime that started the nodes can inject. */
+export const NODE_FAULTS: readonly NodeFault[] = ['kill', 'pause', 'resume', 'restart']
+
+export interface FaultOptions {
+  /**
+   * pause: how long it lasts where the runtime cannot end it at will (the
+   * external runtime's DEBUG SLEEP, whose `resume` waits for it to end);
+   * elsewhere a pause lasts until `resume`, and this is not needed.
+   */
+  readonly pauseMs?: number
+}
+
 export interface StartOptions {
   progress?: (line: string) => void
 }
@@ -37,6 +49,8 @@ export interface Runtime {
    * connections. Commands ask this, never the runtime's name.
    */
   readonly ownsNodes: boolean
+  /** The faults `fault` can inject here (chaos refuses a drill that needs another before it starts). */
+  readonly faults: readonly NodeFault[]
   /** Starts every node that is not running, and resolves once all answer PING. Idempotent. */
   start(stack: Stack, options?: StartOptions): Promise<StartResult>
   /** Stops every node cleanly (data kept), or also deletes the data with `purge`. */
@@ -51,9 +65,10 @@ export interface Runtime {
   /**
    * Injects a fault into nodes this toolkit started (chaos drills): signals to
    * the node processes (local) or `docker kill|pause|unpause|restart` of the
-   * node containers (compose). Resolves once it took effect: a killed node is
-   * gone, a restarted one answers PING. `resume` of a node that is not paused
-   * does nothing.
+   * node containers (compose); on the external runtime only a timed pause
+   * (see `faults`). Resolves once it took effect: a killed node is gone, a
+   * restarted one answers PING. `resume` of a node that is not paused does
+   * nothing. A ConfigError means it refused before touching any node.
    */
-  fault(stack: Stack, nodes: readonly StackNode[], fault: NodeFault): Promise<void>
+  fault(stack: Stack, nodes: readonly StackNode[], fault: NodeFault, options?: FaultOptions): Promise<void>
 }

@@ -70,7 +70,12 @@ export function renderReport(report: ClusterReport, { width = 120, wide = false,
   const { totals } = report
   const lines = [
     table,
-    ...report.shards.map((s) => `shard ${s.shard}: ${s.master ? `master ${s.master}` : 'no master known'}, ${s.nodesUp}/${s.nodes.length} up, ${s.keys} keys, ${formatBytes(s.usedMemory)}, ${s.opsPerSec} ops/s, replica lag up to ${formatBytes(s.maxLagBytes)}`),
+    ...report.shards.map((s) =>
+      s.shard === '?'
+        ? // a master that failed and lost its slots is listed by no shard, and without a spec layout (an external cluster) nothing says whose it was
+          `in no known shard: ${s.nodes.join(', ')} (${s.nodesUp}/${s.nodes.length} up)`
+        : `shard ${s.shard}: ${s.master ? `master ${s.master}` : 'no master known'}, ${s.nodesUp}/${s.nodes.length} up, ${s.keys} keys, ${formatBytes(s.usedMemory)}, ${s.opsPerSec} ops/s, replica lag up to ${formatBytes(s.maxLagBytes)}`,
+    ),
     `cluster: ${totals.nodesUp}/${totals.nodes} nodes up, ${totals.keys} keys (${totals.keysWithExpiry} with expiry), ${formatBytes(totals.usedMemory)} used, ${totals.opsPerSec} ops/s, ${totals.clients} clients, ${totals.expiredKeys} expired, ${totals.evictedKeys} evicted, ${totals.rejectedConnections} rejected`,
     ...report.nodes.filter((n): n is NodeDown => !n.up).map((n) => `${n.node}: ${n.error}`),
     ...(report.complete ? [] : ['report INCOMPLETE: not every node answered']),

@@ -69,7 +69,9 @@ ${shards}
   function bytes(v) { var u = ['B', 'K', 'M', 'G', 'T'], i = 0; while (v >= 1024 && i < 4) { v /= 1024; i++; } return (i ? v.toFixed(1) : v) + u[i]; }
   function chart(id, title, items, format) {
     var max = Math.max.apply(null, items.map(function (d) { return d.value; }).concat([1]));
-    var row = 22, width = 420, label = 110, svg = el('svg', { id: id, width: width, height: items.length * row + 8, role: 'img', 'aria-label': title });
+    // The label column fits the longest node name (host:port or an announced hostname), at ~6.6 px a character of 11 px text.
+    var longest = Math.max.apply(null, items.map(function (d) { return d.name.length; }).concat([0]));
+    var row = 22, label = Math.max(110, Math.ceil(longest * 6.6) + 10), width = label + 310, svg = el('svg', { id: id, width: width, height: items.length * row + 8, role: 'img', 'aria-label': title });
     items.forEach(function (d, i) {
       var w = Math.max(1, (width - label - 90) * d.value / max), y = 4 + i * row;
       svg.appendChild(el('text', { x: 0, y: y + 14 }, d.name));

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Stack } from '@redis-cluster/core'
+import { discoverStack, type Stack } from '@redis-cluster/core'
 import { collectReport, type ClusterReport, type NodeUp } from './report.ts'
 import type { Rates } from './render-report.ts'
 
@@ -13,14 +13,20 @@ export interface WatchReportOptions {
 
 /**
  * Reads the report every `intervalMs` until `signal` aborts. Each refresh
- * connects anew (a node that went down or came back shows on the next one);
- * rates are the counters' change since the previous refresh.
+ * connects anew (a node that went down or came back shows on the next one)
+ * and reads the topology anew where it comes from the cluster (core's
+ * discoverStack: an external cluster's added, removed or failed-over nodes
+ * show on the next refresh too); rates are the counters' change since the
+ * previous refresh.
  */
 export async function watchReport(stack: Stack, { intervalMs, signal, onFrame }: WatchReportOptions): Promise<{ refreshes: number }> {
   let previous: { report: ClusterReport; at: number } | undefined
   let refreshes = 0
+  let current = stack
   while (!signal.aborted) {
-    const report = await collectReport(stack)
+    // No seed answering ends no watch: the last known nodes are read, each row saying why it is silent.
+    current = await discoverStack(current).catch(() => current)
+    const report = await collectReport(current)
     const at = performance.now()
     if (signal.aborted) break
     onFrame(report, previous && measureRates(previous.report, report, (at - previous.at) / 1000))

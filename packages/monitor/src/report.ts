@@ -1,4 +1,4 @@
-import { answered, countSlots, formatRanges, readNodes, replicaLinks, silenceReason, type ClusterNodeEntry, type NodeAnswer, type NodeClient, type NodeReading, type Stack, type StackNode } from '@redis-cluster/core'
+import { answered, countSlots, formatRanges, isEntryOf, readNodes, replicaLinks, silenceReason, type ClusterNodeEntry, type NodeAnswer, type NodeClient, type NodeReading, type Stack, type StackNode } from '@redis-cluster/core'
 
 /** A node that answered: what `pnpm report` shows of it (memory in bytes, times in epoch seconds). */
 export interface NodeUp {
@@ -117,7 +117,7 @@ export function shapeReport(readings: readonly NodeReading[], at: Date): Cluster
     const address = `${reading.node.host}:${reading.node.port}`
     const entry = known.get(reading.node.index)
     if (!answered(reading)) {
-      // A failed master that lost its slots to its replica says nothing in the peers' view: place it by the spec's layout.
+      // A failed master that lost its slots to its replica says nothing in the peers' view: place it by the spec's layout, if the stack has one.
       const shard = shardOf(entry)
       return { node: reading.node.name, address, up: false, ...(entry ? { role: entry.role } : {}), shard: /^\d/.test(shard) ? shard : specShard(readings, reading.node), error: silenceReason(reading) }
     }
@@ -136,7 +136,7 @@ function specShard(readings: readonly NodeReading[], node: StackNode): string {
 /** Each node's own CLUSTER NODES entry: its own when it answered, else the first peer's entry for its address. */
 function knownEntries(readings: readonly NodeReading[]): Map<number, ClusterNodeEntry> {
   const peers = readings.filter(answered).flatMap((a) => a.entries)
-  const at = (node: StackNode) => peers.find((e) => e.port === node.port && (e.host === node.host || e.host === node.clusterIp))
+  const at = (node: StackNode) => peers.find((e) => isEntryOf(e, node))
   return new Map(readings.flatMap((r) => {
     const entry = answered(r) ? r.myself : at(r.node)
     return entry ? [[r.node.index, entry] as const] : []
@@ -197,7 +197,7 @@ function nodeRow({ node, myself, info, keys }: NodeAnswer, address: string, shar
  * redis_exporter's connected_slave_lag_seconds reads it.
  */
 function ackAge(master: NodeAnswer | undefined, replica: StackNode): number | undefined {
-  return master && replicaLinks(master).find((r) => r.port === replica.port && (r.ip === replica.host || r.ip === replica.clusterIp))?.lag
+  return master && replicaLinks(master).find((r) => isEntryOf({ host: r.ip, port: r.port }, replica))?.lag
 }
 
 /** One entry per shard, in slot order; nodes whose shard nobody knows ('?') last. */
