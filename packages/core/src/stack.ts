@@ -104,12 +104,12 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
   const merged = { ...dotenv.values, ...(passwordFile ? { REDIS_PASSWORD_FILE: passwordFile } : {}), ...processEnv }
   const problems = [...dotenv.problems, ...settingProblems]
   const composeFile = resolve(root, settings.composeFile)
-  const compose = readCompose(composeFile, merged)
   const external = settings.runtime === 'external'
+  // The external runtime's nodes come from the cluster (discoverStack): not reading the compose file saves every command its parse.
+  const compose: ComposeFile = external ? { secrets: { redis_password: { file: merged.REDIS_PASSWORD_FILE } } } : readCompose(composeFile, merged)
   if (external && settings.seeds.length === 0 && !invalid.has('RC_SEEDS')) problems.push('RC_RUNTIME=external needs RC_SEEDS=host:port[,host:port...] (nodes of the cluster to operate)')
 
-  // The external runtime's nodes come from the cluster (discoverStack), never from the compose file.
-  const allServices = Object.entries(external ? {} : (compose.services ?? {}))
+  const allServices = Object.entries(compose.services ?? {})
     .map(([name, service]) => ({ name, index: Number(NODE_SERVICE.exec(name)?.[1]), service }))
     .filter((s) => Number.isInteger(s.index))
     .sort((a, b) => a.index - b.index)
