@@ -61,7 +61,7 @@ describe('pnpm run up / status / down', () => {
   it('--help prints one help text, and an unknown flag points to it (exit 2)', () => {
     const help = pnpm(['run', 'up', '--help'], env)
     expect(help.exitCode).toBe(0)
-    expect(help.stdout).toMatch(/^up: start the six nodes/)
+    expect(help.stdout).toMatch(/^up: start the stack's nodes/)
     expect(help.stdout.match(/^usage:/gm)).toHaveLength(1)
     expect(help.stdout + help.stderr).not.toMatch(RUNNER_LINES)
 
