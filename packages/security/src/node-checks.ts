@@ -46,26 +46,31 @@ export const protectedModeCheck: AuditCheck = {
   },
 }
 
+const DAY_MS = 86_400_000
+
 export const versionCheck: AuditCheck = {
   id: 'redis-version',
   title: 'Redis version not in the known-vulnerable list',
   async run(context) {
     const list = context.vulnerableList
     const answers = await askNodes(context, async (client) => parseInfo(await client.info('server')).redis_version ?? '')
+    const nodesOf = new Map<string, string[]>()
+    for (const { node, answer } of answers) nodesOf.set(answer, [...(nodesOf.get(answer) ?? []), node])
     const problems: string[] = []
     const targets = new Set<string>()
-    for (const { node, answer: version } of answers) {
+    for (const [version, nodes] of nodesOf) {
       const found = findVulnerabilities(version, list)
       if (found.length === 0) continue
-      problems.push(`${node}: redis ${version} is affected by ${found.map((v) => `${v.id} (${v.summary})`).join(', ')}`)
+      const where = nodes.length === answers.length ? `all ${nodes.length} nodes` : nodes.join(', ')
+      problems.push(`redis ${version} on ${where}: ${found.map((v, i) => (i === 0 ? `${v.id} (${v.summary})` : v.id)).join(', ')}`)
       targets.add(upgradeTarget(version, list) ?? 'the newest release')
     }
-    const versions = [...new Set(answers.map((a) => a.answer))].join(', ')
+    const age = Math.floor((Date.now() - Date.parse(list.updated)) / DAY_MS)
     return judgeNodes(
       problems,
-      `redis ${versions} on all ${answers.length} nodes: none in the list`,
-      `upgrade Redis to ${[...targets].join(' / ')} or later (on a distribution package, its backported fix keeps the old version number: check \`apt changelog redis-server\` for these CVE ids)`,
-      `list of known-vulnerable versions last updated ${list.updated}; newer advisories are not in it`,
+      `redis ${[...nodesOf.keys()].join(', ')} on all ${answers.length} nodes: none in the list`,
+      `upgrade Redis to ${[...targets].join(' / ')} or later (a distribution package keeps its version number when it backports a fix: check \`apt changelog redis-server\` for these CVE ids)`,
+      `the known-vulnerable list was last updated ${list.updated} (${age} days ago); newer advisories are not in it`,
     )
   },
 }
