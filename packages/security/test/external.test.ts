@@ -20,6 +20,7 @@ describe('security:audit (external runtime)', () => {
     expect(report.checks.filter((c: CheckResult) => c.status === 'FAIL').map((c: CheckResult) => c.id)).toEqual(['redis-version'])
     const ports = report.checks.find((c: CheckResult) => c.id === 'client-ports')
     expect(ports).toMatchObject({ status: 'PASS', detail: expect.stringContaining('(8 nodes)'), note: expect.stringMatching(/^external runtime: only each node's `bind` \(CONFIG GET\) is checked/) })
+    expect(report.checks.find((c: CheckResult) => c.id === 'password-in-argv')).toMatchObject({ status: 'PASS', note: expect.stringMatching(/^external runtime: only the processes of the host running the audit/) })
     expect(`${result.stdout}${result.stderr}`).not.toContain(cluster.password)
   })
 
