@@ -21,6 +21,7 @@ import { checkCluster, type CheckResult } from './check.ts'
 import { promote } from './failover.ts'
 import { coverSlots, planCover } from './_cover-slots.ts'
 import { planClaims, settleClaims } from './_settle-claims.ts'
+import { dropTwinKeys } from './_twin-keys.ts'
 
 export interface FixOptions {
   /** Act although a master owning slots does not answer: promote its replica (FORCE), or re-cover its slots empty elsewhere. */
@@ -192,6 +193,7 @@ async function reattach(stack: Stack, replica: NodeAnswer): Promise<void> {
 async function redisCliFix(stack: Stack, runtime: Runtime, answers: readonly NodeAnswer[], force: boolean, progress: (line: string) => void): Promise<void> {
   // It loads the cluster from the entry node's view: take a master that knows every node.
   const entry = [...answers].sort((a, b) => b.entries.length - a.entries.length).find((a) => a.myself.role === 'master' && a.myself.slots.length > 0) ?? answers[0]!
+  await dropTwinKeys(stack, answers, progress)
   const args = ['--cluster', 'fix', `${runtime.clusterAddress(entry.node)}:${entry.node.port}`, '--cluster-yes', '--cluster-search-multiple-owners', ...(force ? ['--cluster-fix-with-unreachable-masters'] : [])]
   const out = await runtime.redisCli(stack, args)
   for (const line of out.split('\n')) if (/^(>>>|\[WARNING\]|\[ERR\]|\*\*\*)/.test(line)) progress(`  redis-cli: ${line}`)

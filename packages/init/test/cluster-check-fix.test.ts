@@ -62,8 +62,10 @@ describe('cluster:check and cluster:fix', () => {
     await dest.cluster('SETSLOT', slot, 'IMPORTING', sourceId)
     await source.cluster('SETSLOT', slot, 'MIGRATING', destId)
     const keys = (await source.cluster('GETKEYSINSLOT', slot, 80)) as string[]
-    await source.call('MIGRATE', target.host, target.port, '', 0, 5000, 'AUTH', stack.password, 'KEYS', ...keys)
-    expect(await dest.call('DBSIZE')).toBeGreaterThan(0)
+    // 20 keys on both sides (COPY: what a source that died before its AOF kept the delete comes back with), 60 moved
+    await source.call('MIGRATE', target.host, target.port, '', 0, 5000, 'COPY', 'AUTH', stack.password, 'KEYS', ...keys.slice(0, 20))
+    await source.call('MIGRATE', target.host, target.port, '', 0, 5000, 'AUTH', stack.password, 'KEYS', ...keys.slice(20))
+    expect(await dest.cluster('COUNTKEYSINSLOT', slot)).toBe(80)
 
     const before = await check()
     expect(before.exitCode).toBe(1)
@@ -75,8 +77,32 @@ describe('cluster:check and cluster:fix', () => {
     )
     const fixed = await fix()
     expect(fixed.stderr).toMatch(/plan: redis-cli --cluster fix: open \(migrating\/importing\) slots/)
+    expect(fixed.stderr).toMatch(new RegExp(`slot ${slot}: dropped 20 second copy\\(ies\\) of keys`))
     expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0)
     expect((await check()).exitCode).toBe(0)
+    expect(await missingKeys()).toEqual([])
+  }, 120_000)
+
+  it('a key left on both sides of an open slot with different values: fix refuses (exit 1) naming it and overwrites nothing', async () => {
+    const slot = (await (await client('redis-node-0')).cluster('KEYSLOT', '{moving}:0')) as number
+    const owner = stack.nodes.slice(0, 3).find((n) => (n.slots!.start <= slot && slot <= n.slots!.end) || false)!
+    const holder = (await Promise.all(stack.nodes.slice(0, 3).map(async (n) => ({ n, count: Number(await (await client(n.name)).cluster('COUNTKEYSINSLOT', slot)) })))).find((h) => h.count > 0)!.n
+    const target = stack.nodes.slice(0, 3).find((n) => n !== holder && n !== owner) ?? stack.nodes.slice(0, 3).find((n) => n !== holder)!
+    const [source, dest] = [await client(holder.name), await client(target.name)]
+    await dest.cluster('SETSLOT', slot, 'IMPORTING', (await myself(holder.name)).id)
+    await source.cluster('SETSLOT', slot, 'MIGRATING', (await myself(target.name)).id)
+    await source.call('MIGRATE', target.host, target.port, '{moving}:7', 0, 5000, 'COPY', 'AUTH', stack.password)
+    await dest.pipeline().call('ASKING').set('{moving}:7', 'a different value').exec()
+
+    const refused = await fix()
+    expect(refused.exitCode).toBe(1)
+    expect(refused.stderr).toMatch(new RegExp(`^cluster:fix: slot ${slot}: key '\\{moving\\}:7' has different values on redis-node-\\d and redis-node-\\d; nothing was overwritten\n {2}fix: `, 'm'))
+    expect(await source.get('{moving}:7')).toBe('value of {moving}:7')
+    expect((await dest.pipeline().call('ASKING').get('{moving}:7').exec())![1]![1]).toBe('a different value')
+
+    await dest.pipeline().call('ASKING').del('{moving}:7').exec() // the operator keeps the right copy
+    const fixed = await fix()
+    expect(fixed.exitCode, fixed.stdout + fixed.stderr).toBe(0)
     expect(await missingKeys()).toEqual([])
   }, 120_000)
 

@@ -169,8 +169,9 @@ describe('cluster:reshard and cluster:rebalance', () => {
     const { exitCode, stderr } = await run.exited
     expect(exitCode, stderr).toBe(75)
     expect(stderr).toMatch(/moving slots stopped: redis-node-0 .*; slots [\d,-]+ were in flight from redis-node-0 to redis-node-1 \(.*\)\n {2}fix: run `pnpm cluster:fix`/)
-    await localRuntime.start(stack) // it comes back with its AOF and its MIGRATING slots
-    await expect.poll(() => runRedisCli(stack, ['--cluster', 'fix', `127.0.0.1:${stack.nodes[1]!.port}`, '--cluster-yes']).then((out) => /All 16384 slots covered/.test(out), () => false), { timeout: 60_000, interval: 1000 }).toBe(true)
+    // it comes back with its AOF and its MIGRATING slots; keys whose delete its AOF missed are on both sides then
+    await localRuntime.start(stack)
+    await expect.poll(async () => (await runCli('init/cluster-fix', ['-q'], test.env)).exitCode, { timeout: 60_000, interval: 1000 }).toBe(0)
     await expectAllKeys(stack)
   }, 120_000)
 })
