@@ -43,7 +43,8 @@ export async function waitAwake(stack: Stack, nodes: readonly StackNode[]): Prom
   await Promise.all(nodes.map((node) => waitFor(async () => (await answers(stack, node, 500)) || 'asleep', { timeoutMs: stack.timeoutMs, intervalMs: 20, what: `${node.name} to wake from DEBUG SLEEP` })))
 }
 
-async function answers(stack: Stack, node: StackNode, timeoutMs: number): Promise<boolean> {
+/** Whether the node takes a connection, AUTH and PING within `timeoutMs`. */
+export async function answers(stack: Stack, node: StackNode, timeoutMs: number): Promise<boolean> {
   const client = await connectNode(stack, node, { connectTimeoutMs: timeoutMs, commandTimeoutMs: timeoutMs }).catch(() => undefined)
   client?.disconnect()
   return client !== undefined

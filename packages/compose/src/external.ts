@@ -1,5 +1,5 @@
-import { ConfigError, connectNode, runRedisCli, type Stack } from '@redis-cluster/core'
-import { pauseByDebugSleep, waitAwake } from './external-pause.ts'
+import { ConfigError, runRedisCli, type Stack } from '@redis-cluster/core'
+import { answers, pauseByDebugSleep, waitAwake } from './external-pause.ts'
 import type { NodeState, Runtime } from './runtime.ts'
 
 /**
@@ -25,11 +25,7 @@ export const externalRuntime: Runtime = {
   /** A node that answers PING is running; one that does not is `stopped` (down, paused, or unreachable from here). */
   async ps(stack) {
     return Promise.all(
-      stack.nodes.map(async (node): Promise<NodeState> => {
-        const client = await connectNode(stack, node, { connectTimeoutMs: 1000, commandTimeoutMs: 1000 }).catch(() => undefined)
-        client?.disconnect()
-        return { node: node.name, port: node.port, state: client ? 'running' : 'stopped' }
-      }),
+      stack.nodes.map(async (node): Promise<NodeState> => ({ node: node.name, port: node.port, state: (await answers(stack, node, 1000)) ? 'running' : 'stopped' })),
     )
   },
 

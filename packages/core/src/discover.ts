@@ -2,6 +2,7 @@ import { ConfigError, RcError, TemporaryError } from './errors.ts'
 import { parseClusterNodes, type ClusterNodeEntry } from './cluster-nodes.ts'
 import { connectNode, type NodeClient } from './redis.ts'
 import { describeRedisError } from './redis-errors.ts'
+import { formatAddress } from './settings.ts'
 import { loadStack, withNodes, type Address, type LoadStackOptions, type Stack, type StackNode } from './stack.ts'
 
 /**
@@ -40,7 +41,7 @@ interface SeedSilence {
 }
 
 async function readSeed(stack: Stack, { host, port }: Address): Promise<SeedView | SeedSilence> {
-  const seed = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+  const seed = formatAddress({ host, port })
   const subject = { name: `seed ${seed}`, host, port, remote: true }
   let client: NodeClient | undefined
   try {
@@ -118,7 +119,7 @@ function toStackNodes(views: readonly SeedView[]): StackNode[] {
     const host = endpoint && endpoint !== '?' ? endpoint : e.host
     return {
       index,
-      name: `${hostname ?? (host.includes(':') ? `[${host}]` : host)}:${e.port}`,
+      name: hostname ? `${hostname}:${e.port}` : formatAddress({ host, port: e.port }),
       port: e.port,
       busPort: e.busPort,
       host,

@@ -1,7 +1,7 @@
 export * from './errors.ts'
 export { loadStack, findRoot, findNode, withNodes, type Stack, type StackNode, type RuntimeName, type Address, type LoadStackOptions } from './stack.ts'
 export { discoverStack, openStack } from './discover.ts'
-export { parseSeed } from './settings.ts'
+export { parseSeed, formatAddress } from './settings.ts'
 export { splitSlots, countSlots, formatRanges, toRanges, SLOT_COUNT, type SlotRange } from './layout.ts'
 export { connectNode, connectAll, connectCluster, parseInfo, NodeClient, CONNECT_TIMEOUT_MS, COMMAND_TIMEOUT_MS, type ConnectOptions } from './redis.ts'
 export { describeRedisError, describeSubject, type ErrorSubject } from './redis-errors.ts'

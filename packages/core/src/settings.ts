@@ -218,6 +218,9 @@ export function parseSeed(seed: string): Address | undefined {
   return { host: match[1] ?? match[2]!, port }
 }
 
+/** An address as users write it: `10.0.0.5:6379`, `[fd00::1]:6379`. */
+export const formatAddress = ({ host, port }: Address): string => `${host.includes(':') ? `[${host}]` : host}:${port}`
+
 function parseSeeds(list: string): Address[] {
   return list.split(',').map((seed) => parseSeed(seed.trim())!)
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { UsageError } from '@redis-cluster/core'
-import { formatAddress, parseSeedList, planPlacement } from './_seed-placement.ts'
+import { UsageError, formatAddress } from '@redis-cluster/core'
+import { parseSeedList, planPlacement } from './_seed-placement.ts'
 
 const seeds = (text?: string) => parseSeedList(text)
 const hostsOf = (list: string, perHost: number) => Array.from({ length: list.split(' ').length * perHost }, (_, i) => `${list.split(' ')[Math.floor(i / perHost)]}:${7000 + (i % perHost)}`).join(',')

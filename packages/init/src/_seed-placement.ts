@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { UsageError, parseSeed, type Address } from '@redis-cluster/core'
+import { UsageError, formatAddress, parseSeed, type Address } from '@redis-cluster/core'
 
 /** Redis Cluster needs a majority of masters to survive the loss of one: fewer than 3 never can. */
 export const MIN_MASTERS = 3
@@ -9,8 +9,6 @@ export interface Placement {
   /** Every other node, with the master it is to follow: never one on its own host. */
   readonly replicas: readonly { readonly node: Address; readonly master: Address }[]
 }
-
-export const formatAddress = ({ host, port }: Address): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)
 
 /**
  * `--seeds ip:port,ip:port,...`: every node of the cluster to be, once each.

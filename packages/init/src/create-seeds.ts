@@ -1,6 +1,6 @@
-import { CheckFailedError, ConfigError, TemporaryError, connectAll, discoverStack, formatRanges, parseClusterNodes, parseInfo, renderTable, runRedisCli, waitFor, waitForHealthy, type Address, type ClusterNodeEntry, type NodeClient, type Stack, type StackNode } from '@redis-cluster/core'
+import { CheckFailedError, ConfigError, TemporaryError, connectAll, discoverStack, formatAddress, formatRanges, parseClusterNodes, parseInfo, renderTable, runRedisCli, waitFor, waitForHealthy, type Address, type ClusterNodeEntry, type NodeClient, type Stack, type StackNode } from '@redis-cluster/core'
 import { parseWhole } from './move-slots.ts'
-import { formatAddress, parseSeedList, planPlacement } from './_seed-placement.ts'
+import { parseSeedList, planPlacement } from './_seed-placement.ts'
 import { whyNotEmpty } from './_empty-node.ts'
 
 const BUS_HINT = 'the cluster bus ports must be reachable between the hosts (see README, Beyond one host)'

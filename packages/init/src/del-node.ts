@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs'
-import { CheckFailedError, TemporaryError, UsageError, answered, connectAll, describeFsError, formatRanges, readAddedNodes, readNodes, writeAddedNodes, type NodeAnswer, type NodeReading, type NodeSilence, type Stack, type StackNode } from '@redis-cluster/core'
+import { CheckFailedError, TemporaryError, UsageError, answered, connectAll, describeFsError, formatRanges, isEntryOf, readAddedNodes, readNodes, writeAddedNodes, type NodeAnswer, type NodeReading, type NodeSilence, type Stack, type StackNode } from '@redis-cluster/core'
 import type { Runtime } from '@redis-cluster/compose'
 import { findClusterNode, readCluster, readClusterMap, slotCount } from './_cluster-map.ts'
 import { resolveNode } from './resolve-node.ts'
@@ -45,7 +45,7 @@ export async function delNode(stack: Stack, runtime: Runtime, options: DelNodeOp
   if (options.node === undefined) throw new UsageError('name the node to remove', `e.g. pnpm cluster:del-node ${stack.nodes.at(-1)!.name}`)
   const readings = await readNodes(stack)
   const dead = deadTarget(stack, runtime, options.node, readings)
-  const removal = dead ? checkDead(runtime, dead, readings.filter(answered)) : await checkLive(stack, runtime, options)
+  const removal = dead ? checkDead(dead, readings.filter(answered)) : await checkLive(stack, runtime, options)
   const { node, ids, others } = removal
   options.progress?.(`${node.name}: forgotten by the ${others.length} other nodes${dead ? ' (it does not answer)' : ''}`)
   const clients = await connectAll(stack, others.map((a) => a.node))
@@ -103,10 +103,9 @@ function deadTarget(stack: Stack, runtime: Runtime, given: string, readings: rea
  * any of them sees owning slots (or with a slot open toward it) would leave
  * those slots uncovered and their keys lost, so that is refused.
  */
-function checkDead(runtime: Runtime, node: StackNode, answers: readonly NodeAnswer[]): Removal {
-  const host = runtime.clusterAddress(node)
+function checkDead(node: StackNode, answers: readonly NodeAnswer[]): Removal {
   const selves = new Set(answers.map((a) => a.id))
-  const seen = answers.flatMap((a) => a.entries.filter((e) => e.host === host && e.port === node.port && !selves.has(e.id) && !e.flags.includes('handshake')).map((entry) => ({ by: a, entry })))
+  const seen = answers.flatMap((a) => a.entries.filter((e) => isEntryOf(e, node) && !selves.has(e.id) && !e.flags.includes('handshake')).map((entry) => ({ by: a, entry })))
   const ids = [...new Set(seen.map((s) => s.entry.id))]
   const owning = seen.find((s) => s.entry.slots.length > 0)
   const open = answers.find((a) => [...a.myself.migrating, ...a.myself.importing].some((o) => ids.includes(o.nodeId)))
