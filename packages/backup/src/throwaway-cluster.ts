@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { TemporaryError, isAlive, loadStack, withRunContext, type Stack } from '@redis-cluster/core'
+import { TemporaryError, ensureUserSecrets, isAlive, loadStack, withRunContext, type Stack } from '@redis-cluster/core'
 import { allocatePorts, localRuntime } from '@redis-cluster/compose'
 import { formCluster } from '@redis-cluster/init'
 
@@ -15,7 +14,7 @@ const CLEANUP_MS = 15_000
 /**
  * Runs `use` against a throwaway local cluster of `shards` masters (at least
  * the spec's 3), each with one replica, on spare 127.0.0.1 ports, with the
- * stack's redis.conf and its own data dir and random password in a temp dir;
+ * stack's redis.conf and its own data dir and random secrets in a temp dir;
  * then removes it, whatever happened. Its shape comes from the backup, not
  * from `stack`: a backup of a cluster this toolkit did not start (external
  * runtime: any number of shards, nodes named host:port) drills the same way.
@@ -27,8 +26,8 @@ export async function withThrowawayCluster<T>(stack: Stack, shards: number, use:
   const dir = await mkdtemp(join(tmpdir(), 'rc-drill-'))
   let throwaway: Stack | undefined
   try {
-    const secretFile = join(dir, 'redis_password.txt')
-    await writeFile(secretFile, randomBytes(16).toString('hex'), { mode: 0o600 })
+    const secretsDir = join(dir, 'secrets')
+    await ensureUserSecrets(secretsDir)
     // An empty .env of its own, so the user's .env (ports, project) never leaks in.
     await writeFile(join(dir, '.env'), '')
     const ports = await allocatePorts(2 * Math.max(MIN_MASTERS, shards)).catch((error: Error) => {
@@ -45,7 +44,7 @@ export async function withThrowawayCluster<T>(stack: Stack, shards: number, use:
         RC_DATA_DIR: join(dir, 'data'),
         RC_RUNTIME: 'local',
         RC_TIMEOUT_MS: String(stack.timeoutMs),
-        RC_PASSWORD_FILE: secretFile,
+        RC_SECRETS_DIR: secretsDir,
       },
     })
     await localRuntime.start(throwaway)

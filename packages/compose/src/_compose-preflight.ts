@@ -1,10 +1,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { dirname, relative, resolve } from 'node:path'
-import { ConfigError, runShell, type Stack, type StackNode } from '@redis-cluster/core'
+import { CONTAINER_UID, ConfigError, runShell, type Stack, type StackNode } from '@redis-cluster/core'
 import { findPortOwner, isPortFree } from './_ports.ts'
-
-/** uid/gid of the `redis` user the containers run as (official image and ours). */
-export const CONTAINER_UID = 999
 
 /**
  * Checks what `docker-compose up` would otherwise fail on late or obscurely:

@@ -7,4 +7,3 @@ export { selectRuntime, chooseRuntime, type RuntimeChoice, type SelectRuntimeOpt
 export { isPortFree, findPortOwner } from './_ports.ts'
 export { findCompose } from './_docker.ts'
 export { allocatePorts, ephemeralRange } from './spare-ports.ts'
-export { CONTAINER_UID } from './_compose-preflight.ts'

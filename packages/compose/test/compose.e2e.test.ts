@@ -123,7 +123,7 @@ describe.skipIf(Boolean(unavailable))(`compose runtime e2e${unavailable ? ` (ski
     const blocker = createServer()
     await new Promise<void>((resolve) => blocker.listen(stack.nodes[5]!.port, '127.0.0.1', resolve))
     try {
-      const bad = test.load({ REDIS_IMAGE: 'redis-cluster-toolkit/absent:none', REDIS_PASSWORD_FILE: secret })
+      const bad = test.load({ REDIS_IMAGE: 'redis-cluster-toolkit/absent:none', RC_PASSWORD_FILE: secret })
       const error = await composeRuntime.start(bad).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(ConfigError)
       const { message, hint } = error as ConfigError

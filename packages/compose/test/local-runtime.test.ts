@@ -70,11 +70,11 @@ describe('local runtime', () => {
   it('refuses a running node that has another password (exit 78)', async () => {
     test = await createTestStack()
     await localRuntime.start(test.load())
-    writeFileSync(test.env.REDIS_PASSWORD_FILE!, 'another-password')
+    writeFileSync(test.env.RC_PASSWORD_FILE!, 'another-password')
     const result = await runCli('init/up', [], test.env)
     expect(result.exitCode).toBe(78)
     expect(result.stderr).toMatch(/rejects the password in the secret file/)
-    writeFileSync(test.env.REDIS_PASSWORD_FILE!, test.password) // so cleanup can stop them cleanly
+    writeFileSync(test.env.RC_PASSWORD_FILE!, test.password) // so cleanup can stop them cleanly
   })
 
   it('reports a node that dies on start with the tail of its log (exit 78)', async () => {
@@ -95,7 +95,7 @@ describe('local runtime', () => {
 
   it('needs a missing secret created first (exit 78), and rejects unknown flags (exit 2)', async () => {
     test = await createTestStack()
-    const missing = await runCli('init/up', [], { ...test.env, REDIS_PASSWORD_FILE: join(test.dir, 'nope.txt') })
+    const missing = await runCli('init/up', [], { ...test.env, RC_PASSWORD_FILE: join(test.dir, 'nope.txt') })
     expect(missing.exitCode).toBe(78)
     expect(missing.stderr.trim().split('\n')).toHaveLength(2) // the problem, then `fix:`
     expect(missing.stderr).toMatch(/nope.txt is missing/)

@@ -29,7 +29,7 @@ describe.skipIf(Boolean(unavailable))(`the per-host node stack${unavailable ? ` 
     composeCommand ??= spawnSync('docker-compose', ['version'], { timeout: 30_000 }).status === 0 ? ['docker-compose'] : ['docker', 'compose']
     const [command, ...pre] = composeCommand
     const vars = Object.fromEntries(ports.flatMap((port, n) => [[`REDIS${n}_PORT`, String(port)], [`REDIS${n}_BUS_PORT`, String(port + 10000)]]))
-    const env = { PATH: process.env.PATH!, ...(host ? { REDIS_HOST_ADDRESS: host } : {}), ...vars, REDIS_IMAGE: TEST_IMAGE, REDIS_PASSWORD_FILE: secret, REDIS_CLUSTER_NODE_TIMEOUT: '1000' }
+    const env = { PATH: process.env.PATH!, ...(host ? { REDIS_HOST_ADDRESS: host } : {}), ...vars, REDIS_IMAGE: TEST_IMAGE, RC_PASSWORD_FILE: secret, REDIS_CLUSTER_NODE_TIMEOUT: '1000' }
     const r = spawnSync(command!, [...pre, ...(project ? ['-p', project] : []), '-f', FILE, ...args], { env, encoding: 'utf8', timeout: 180_000 })
     return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' }
   }
@@ -74,7 +74,7 @@ describe.skipIf(Boolean(unavailable))(`the per-host node stack${unavailable ? ` 
     const seeds = HOSTS.flatMap((host) => ports.map((port) => ({ host, port })))
     await waitFor(
       async () => {
-        await Promise.all(seeds.map(async (seed) => (await connectNode({ password }, { name: `${seed.host}:${seed.port}`, ...seed })).disconnect()))
+        await Promise.all(seeds.map(async (seed) => (await connectNode({ user: 'default', password }, { name: `${seed.host}:${seed.port}`, ...seed })).disconnect()))
         return true
       },
       { timeoutMs: 90_000, intervalMs: 250, what: 'the six containers to answer PING' },

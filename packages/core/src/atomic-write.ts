@@ -5,12 +5,13 @@ import { rename, rm, writeFile } from 'node:fs/promises'
  * textfile collector reads at any moment; a browser may load a report while
  * cron rewrites it): a temp file beside it, then a rename over it. The temp
  * file is removed when the write fails. Raw fs errors are thrown; map them
- * with describeFsError where the path is known to the user.
+ * with describeFsError where the path is known to the user. `mode`: a
+ * secret is 0600 from its first byte, never readable in between.
  */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+export async function writeFileAtomic(file: string, content: string, { mode }: { mode?: number } = {}): Promise<void> {
   const temp = `${file}.${process.pid}.tmp`
   try {
-    await writeFile(temp, content)
+    await writeFile(temp, content, { mode })
     await rename(temp, file)
   } catch (error) {
     await rm(temp, { force: true }).catch(() => {})

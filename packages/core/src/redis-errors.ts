@@ -26,7 +26,7 @@ export function describeRedisError(subject: ErrorSubject, error: unknown, comman
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? /\b(E[A-Z]+)\b/.exec(message)?.[1]
   const what = command ? ` ${command.toUpperCase()}` : ''
   if (/WRONGPASS|invalid password|NOAUTH|invalid username-password/i.test(message)) {
-    return new ConfigError(`${where} rejects the password in the secret file`, 'the node runs with another password: restore the old secret, or stop the node and start it again')
+    return new ConfigError(`${where} rejects the password in the secret file`, 'the node has another password for this user: restore the old secret (change passwords with `pnpm secrets:rotate USER`), or set RC_USER to the user the cluster has')
   }
   if (/^NOPERM/.test(message)) return new ConfigError(`${where} denies${what} to this user: ${message}`, 'give the user the permission in the ACL, or use another user')
   if (code === 'ECONNREFUSED' && subject.remote) return new TemporaryError(`${where} refuses connections (connection refused: down, or not listening on the address it announces)`, `check the node on its host, and that this host reaches ${subject.host}:${subject.port}`)

@@ -35,12 +35,18 @@ export class NodeClient extends Redis {
   }
 }
 
+/** Who a client authenticates as: the stack's user (RC_USER), or another ACL user's view of it (asUser). */
+export type Credentials = Pick<Stack, 'user' | 'password'>
+
+/** ioredis' AUTH options: `default` is Redis' user for AUTH without a name (a cluster with one password). */
+const credentials = ({ user, password }: Credentials) => (user === 'default' ? { password } : { username: user, password })
+
 /**
  * A connection to one node that fails fast: no reconnect loop, no offline
  * queue, one try per command, a deadline on connect, AUTH and every command.
  * The caller owns it and must `disconnect()` it.
  */
-export async function connectNode(stack: Pick<Stack, 'password'>, node: ErrorSubject, options: ConnectOptions = {}): Promise<NodeClient> {
+export async function connectNode(stack: Credentials, node: ErrorSubject, options: ConnectOptions = {}): Promise<NodeClient> {
   // Inside a run, no single step may outlast the run's deadline.
   const remaining = Math.max(1, (currentRun()?.deadline ?? Infinity) - Date.now())
   const connectTimeoutMs = Math.min(options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, remaining)
@@ -48,7 +54,7 @@ export async function connectNode(stack: Pick<Stack, 'password'>, node: ErrorSub
   const client = new NodeClient(node, {
     host: node.host,
     port: node.port,
-    password: stack.password,
+    ...credentials(stack),
     lazyConnect: true,
     connectTimeout: connectTimeoutMs,
     // AUTH is a command: until connected it gets the connect budget (a paused
@@ -110,7 +116,7 @@ export function connectCluster(stack: Stack): Cluster {
     stack.nodes.map((n) => ({ host: n.host, port: n.port })),
     {
       natMap,
-      redisOptions: { password: stack.password, connectTimeout: CONNECT_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, disconnectTimeout: 50 },
+      redisOptions: { ...credentials(stack), connectTimeout: CONNECT_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, disconnectTimeout: 50 },
       clusterRetryStrategy: (times) => (times > 3 ? null : 100 * times),
       slotsRefreshTimeout: 2000,
       enableOfflineQueue: true,

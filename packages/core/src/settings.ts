@@ -1,4 +1,5 @@
 import * as z from 'zod/mini'
+import type { AclSettings } from './users.ts'
 
 /**
  * Every variable the toolkit or its compose file reads, in one table: which
@@ -35,6 +36,12 @@ const seeds = z.pipe(
   z.string().check(z.refine((s) => s.split(',').every((seed) => parseSeed(seed.trim()) !== undefined), ' is not a seed list (host:port[,host:port...], like 10.0.0.5:6379,10.0.0.6:6379)')),
   z.transform(parseSeeds),
 )
+// ACL user names and key patterns: no whitespace (an ACL rule ends at a blank), no quotes.
+const userName = matching(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, ' is not a user name (letters, digits, _ . -)')
+const keyPatterns = z.pipe(
+  matching(/^[^\s"'][^"']*$/, ' is not a list of key patterns (like app:* or "app:* jobs:*", space separated)'),
+  z.transform((s) => s.trim().split(/\s+/)),
+)
 const flag = z.pipe(z.string().check(z.regex(/^(1|0|true|false|yes|no)$/i, ': expected 1 or 0 (or true/false, yes/no)')), z.transform((s) => /^(1|true|yes)$/i.test(s)))
 
 const VARIABLES = {
@@ -50,8 +57,13 @@ const VARIABLES = {
   RC_PUBLISH_BUS_PORTS: flag,
   // The external runtime: a cluster this toolkit did not start, found from these nodes.
   RC_SEEDS: seeds,
-  // The password file, for any runtime (an outside cluster has its own secret); default: the compose file's secret.
+  // ACL users: where their secrets are (secrets/users/<name>.txt), who the toolkit is, what the app user may touch.
+  RC_SECRETS_DIR: path,
+  RC_USER: userName,
+  // The toolkit's own password file, for any runtime (an outside cluster has its own secret); default: RC_USER's secret.
   RC_PASSWORD_FILE: path,
+  RC_APP_KEY_PATTERN: keyPatterns,
+  RC_DEFAULT_USER: flag,
   // Backups: where they go and how many a run keeps (cron sets these once, not on every command line).
   RC_BACKUP_DIR: path,
   RC_BACKUP_KEEP: count,
@@ -85,7 +97,6 @@ const VARIABLES = {
   PROMETHEUS_HOST_PORT: port,
   GRAFANA_HOST_PORT: port,
   DEFAULT_URL: hostName,
-  REDIS_PASSWORD_FILE: path,
 } satisfies Record<string, z.ZodMiniType<unknown, string>>
 
 const PATTERNS: readonly [RegExp, z.ZodMiniType<unknown, string>][] = [
@@ -106,6 +117,9 @@ export const DEFAULTS = {
   RC_TIMEOUT_MS: 60_000,
   RC_PUBLISH_BUS_PORTS: false,
   RC_BACKUP_DIR: 'backups',
+  RC_SECRETS_DIR: 'secrets',
+  RC_USER: 'admin',
+  RC_DEFAULT_USER: false,
   COMPOSE_PROJECT_NAME: 'redis-cluster',
 } as const satisfies Values
 
@@ -129,8 +143,14 @@ export interface Settings {
   readonly backupKeepDays: number | undefined
   /** RC_SEEDS: where the external runtime finds its cluster (empty when unset). */
   readonly seeds: readonly Address[]
-  /** RC_PASSWORD_FILE, relative to the root; unset: the compose file's secret. */
+  /** RC_PASSWORD_FILE, relative to the root; unset: RC_USER's secret in RC_SECRETS_DIR. */
   readonly passwordFile: string | undefined
+  /** RC_SECRETS_DIR, relative to the root: users/<name>.txt per ACL user. */
+  readonly secretsDir: string
+  /** RC_USER: the user the toolkit's commands run as. */
+  readonly user: string
+  /** RC_APP_KEY_PATTERN (default `*`) and RC_DEFAULT_USER. */
+  readonly acl: AclSettings
 }
 
 /** A node's address as this host dials it. */
@@ -194,6 +214,9 @@ export function readSettings(fileEnv: Readonly<Record<string, string>>, processE
     backupKeepDays: v.RC_BACKUP_KEEP_DAYS,
     seeds: v.RC_SEEDS ?? [],
     passwordFile: v.RC_PASSWORD_FILE,
+    secretsDir: v.RC_SECRETS_DIR ?? DEFAULTS.RC_SECRETS_DIR,
+    user: v.RC_USER ?? DEFAULTS.RC_USER,
+    acl: { appKeyPatterns: v.RC_APP_KEY_PATTERN ?? ['*'], defaultUser: v.RC_DEFAULT_USER ?? DEFAULTS.RC_DEFAULT_USER },
   }
   return { settings, problems, invalid, notices }
 }

@@ -5,7 +5,8 @@ import * as z from 'zod/mini'
 import { ConfigError, UsageError } from './errors.ts'
 import { interpolateDeep } from './_interpolate.ts'
 import { splitSlots, type SlotRange } from './layout.ts'
-import { readSecret } from './_secret.ts'
+import { readStackSecrets } from './_secret.ts'
+import type { AclSettings, UserPasswords } from './users.ts'
 import { readEnvFile } from './_env-file.ts'
 import { DEFAULTS, checkPort, readSettings, type Address, type RuntimeName } from './settings.ts'
 import { appendAddedNodes, readAddedNodes, type AddedNode } from './added-nodes.ts'
@@ -40,12 +41,26 @@ export interface Stack {
   readonly composeFile: string
   readonly envFile: string
   readonly confFile: string
+  /** The toolkit's own password file: RC_PASSWORD_FILE, or RC_USER's secret. */
   readonly secretFile: string
+  /** RC_SECRETS_DIR: users/<name>.txt per ACL user (users.ts). */
+  readonly secretsDir: string
   readonly dataDir: string
   /** The compose project: COMPOSE_PROJECT_NAME (old name RC_PROJECT), default `redis-cluster`. */
   readonly projectName: string
   readonly runtime: RuntimeName
+  /** RC_USER (default admin) and its password: what every command of the toolkit authenticates with. */
+  readonly user: string
   readonly password: string
+  /**
+   * Each ACL user's passwords (its secret, then a pending rotation's new one),
+   * where this toolkit owns the nodes (local, compose): their ACL is built
+   * from them. Undefined on the external runtime (an outside cluster's users
+   * are its own) and for commands that load without secrets.
+   */
+  readonly users: UserPasswords | undefined
+  /** RC_APP_KEY_PATTERN, RC_DEFAULT_USER: the parts of the ACL that are settings. */
+  readonly acl: AclSettings
   /**
    * Local and compose: the compose file's nodes in the spec's layout. External:
    * empty until discoverStack (discover.ts) read them from the cluster itself.
@@ -68,6 +83,8 @@ export interface Stack {
 
 export interface LoadStackOptions {
   cwd?: string
+  /** False: read no user secret (`secrets:init`, which creates them); `password` is then empty. */
+  requireSecrets?: boolean
   env?: Readonly<Record<string, string | undefined>>
 }
 
@@ -93,20 +110,20 @@ export function findRoot(cwd: string): string {
  * Every variable is checked against the one schema (settings.ts); every
  * problem is collected first and reported in one ConfigError.
  */
-export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackOptions = {}): Stack {
+export function loadStack({ cwd = process.cwd(), env = process.env, requireSecrets = true }: LoadStackOptions = {}): Stack {
   const processEnv = definedOnly(env)
   const root = processEnv.RC_ROOT ? resolve(processEnv.RC_ROOT) : findRoot(cwd)
   const envFile = resolve(root, processEnv.RC_ENV_FILE || DEFAULTS.RC_ENV_FILE)
   const dotenv = readEnvFile(envFile)
   const { settings, problems: settingProblems, invalid, notices } = readSettings(dotenv.values, processEnv)
-  const passwordFile = settings.passwordFile && resolve(root, settings.passwordFile)
-  // RC_PASSWORD_FILE is the compose file's secret too, unless REDIS_PASSWORD_FILE names another on purpose.
-  const merged = { ...dotenv.values, ...(passwordFile ? { REDIS_PASSWORD_FILE: passwordFile } : {}), ...processEnv }
+  const secretsDir = resolve(root, settings.secretsDir)
+  // The compose file names each user's secret under RC_SECRETS_DIR: give it the same directory, absolute.
+  const merged = { ...dotenv.values, ...processEnv, RC_SECRETS_DIR: secretsDir }
   const problems = [...dotenv.problems, ...settingProblems]
   const composeFile = resolve(root, settings.composeFile)
   const external = settings.runtime === 'external'
   // The external runtime's nodes come from the cluster (discoverStack): not reading the compose file saves every command its parse.
-  const compose: ComposeFile = external ? { secrets: { redis_password: { file: merged.REDIS_PASSWORD_FILE } } } : readCompose(composeFile, merged)
+  const compose: ComposeFile = external ? {} : readCompose(composeFile, merged)
   if (external && settings.seeds.length === 0 && !invalid.has('RC_SEEDS')) problems.push('RC_RUNTIME=external needs RC_SEEDS=host:port[,host:port...] (nodes of the cluster to operate)')
 
   const allServices = Object.entries(compose.services ?? {})
@@ -161,14 +178,12 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
   problems.push(...appendAddedNodes(nodes, added, dataDir))
   problems.push(...duplicatePorts(nodes))
 
-  const secretFile = passwordFile || resolve(dirname(composeFile), compose.secrets?.redis_password?.file ?? '../secrets/redis_password.txt')
-  const secret = readSecret(secretFile)
-  if ('problem' in secret) problems.push(secret.problem)
-
-  if (problems.length > 0 || 'problem' in secret) {
+  const secrets = readStackSecrets({ root, secretsDir, settings, required: external ? 'own' : requireSecrets ? 'all' : 'none' })
+  problems.push(...secrets.problems)
+  if (problems.length > 0) {
     const fromEnv = [...invalid].filter((name) => name in processEnv)
     const inEnv = fromEnv.length > 0 ? ` (${fromEnv.join(', ')} set in the environment, which wins over .env)` : ''
-    const fix = 'problem' in secret && problems.length === 1 ? secret.hint : `edit ${envFile} or ${composeFile}${inEnv}`
+    const fix = secrets.hint && problems.length === secrets.problems.length ? secrets.hint : `edit ${envFile} or ${composeFile}${inEnv}`
     throw new ConfigError(problems.length === 1 ? problems[0]! : `invalid configuration: ${problems.join('; ')}`, fix)
   }
   return deepFreeze({
@@ -176,15 +191,19 @@ export function loadStack({ cwd = process.cwd(), env = process.env }: LoadStackO
     composeFile,
     envFile,
     confFile: resolve(root, settings.confFile),
-    secretFile,
+    secretFile: secrets.ownFile,
+    secretsDir,
     dataDir,
     projectName: settings.projectName,
     runtime: settings.runtime,
-    password: secret.password,
+    user: settings.user,
+    password: secrets.ownPassword,
+    users: secrets.users,
+    acl: settings.acl,
     nodes,
     seeds: settings.seeds,
     env: merged,
-    notices: [...notices, ...(secret.notice ? [secret.notice] : [])],
+    notices: [...notices, ...secrets.notices],
     timeoutMs: settings.timeoutMs,
     nodeTimeoutMs: settings.nodeTimeoutMs,
     publishBusPorts: settings.publishBusPorts,

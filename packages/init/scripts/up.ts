@@ -1,5 +1,5 @@
 #!/usr/bin/env tsx
-import { describeDrift, runScript } from '@redis-cluster/core'
+import { applyAclEverywhere, describeDrift, runScript } from '@redis-cluster/core'
 import { selectRuntime } from '@redis-cluster/compose'
 import { formCluster, awaitCluster } from '../src/index.ts'
 
@@ -15,12 +15,15 @@ await runScript({
     const formed = runtime.ownsNodes ? await formCluster(stack, runtime) : await awaitCluster(stack)
     const drift = describeDrift(formed)
     if (drift) notice(drift)
-    return { ...start, ...formed }
+    // Nodes started now loaded the ACL file; running ones get the secrets' ACL applied (a user added, a key pattern changed).
+    const aclChanged = runtime.ownsNodes ? await applyAclEverywhere(stack) : []
+    return { ...start, ...formed, aclChanged }
   },
   render: (r) => {
     const nodes =
       r.runtime === 'external' ? `external: starts nothing (the ${r.alreadyRunning.length} nodes run elsewhere); waited for the cluster` : r.started.length === 0 ? `${r.runtime}: all ${r.alreadyRunning.length} nodes already running` : `${r.runtime}: started ${r.started.join(', ')}`
     const what = { created: 'cluster created', completed: 'interrupted creation finished', existing: 'cluster already formed' }[r.action]
-    return [nodes, ...r.steps, `${what}; healthy: ${r.nodes} nodes, 16384 slots ok, replicas in sync (${(r.elapsedMs / 1000).toFixed(2)}s)`].join('\n')
+    const acl = r.aclChanged.length > 0 ? [`ACL users re-applied and saved on ${r.aclChanged.join(', ')}`] : []
+    return [nodes, ...r.steps, ...acl, `${what}; healthy: ${r.nodes} nodes, 16384 slots ok, replicas in sync (${(r.elapsedMs / 1000).toFixed(2)}s)`].join('\n')
   },
 })

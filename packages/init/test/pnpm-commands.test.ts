@@ -72,7 +72,7 @@ describe('pnpm run up / status / down', () => {
   })
 
   it('passes the exit code through pnpm (78 for a missing secret)', () => {
-    const up = pnpm(['run', 'up'], { ...env, REDIS_PASSWORD_FILE: `${test.dir}/missing.txt` })
+    const up = pnpm(['run', 'up'], { ...env, RC_PASSWORD_FILE: `${test.dir}/missing.txt` })
     expect(up.exitCode).toBe(78)
     expect(up.stdout).toBe('')
     expect(up.stderr).toMatch(/missing.txt is missing/)

@@ -37,7 +37,7 @@ describe('monitoring on the real exporter and Prometheus (local runtime)', () =>
     prometheusUrl = `http://127.0.0.1:${prometheusPort}`
 
     exporter = startChild('sh', [START_EXPORTER], {
-      REDIS_PASSWORD_SECRET: test.env.REDIS_PASSWORD_FILE!,
+      REDIS_PASSWORD_SECRET: test.env.RC_PASSWORD_FILE!,
       REDIS_EXPORTER_PASSWORD_MAP: join(test.dir, 'exporter-passwords.json'),
       REDIS_NODES: test.ports.map((p) => `127.0.0.1:${p}`).join(' '),
       REDIS_EXPORTER_BIN: 'prometheus-redis-exporter',

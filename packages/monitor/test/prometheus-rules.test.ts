@@ -53,7 +53,7 @@ describe('conf/prometheus/prometheus.yml', () => {
   it('scrapes all six nodes at the compose file\'s default addresses, each labelled with its node', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rc-prom-'))
     writeFileSync(join(dir, 'secret'), 'unused')
-    const stack = loadStack({ env: { PATH: process.env.PATH, RC_ROOT: REPO_ROOT, RC_ENV_FILE: '/dev/null', REDIS_PASSWORD_FILE: join(dir, 'secret') } })
+    const stack = loadStack({ env: { PATH: process.env.PATH, RC_ROOT: REPO_ROOT, RC_ENV_FILE: '/dev/null', RC_PASSWORD_FILE: join(dir, 'secret') } })
     rmSync(dir, { recursive: true })
     const job = readYaml(CONFIG).scrape_configs.find((j: any) => j.job_name === 'redis')
     const scraped = job.static_configs.map((c: any) => ({ target: c.targets[0], node: c.labels.node }))

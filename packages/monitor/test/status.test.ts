@@ -50,10 +50,10 @@ describe('status', () => {
   }, 30_000)
 
   it('exits 78 with a fix when the secret holds another password', async () => {
-    const result = await runCli('monitor/status', [], { ...test.env, REDIS_PASSWORD_FILE: `${test.dir}/wrong.txt` }).finally(() => {})
+    const result = await runCli('monitor/status', [], { ...test.env, RC_PASSWORD_FILE: `${test.dir}/wrong.txt` }).finally(() => {})
     expect(result.exitCode).toBe(78) // missing secret file
     writeFileSync(`${test.dir}/wrong.txt`, 'not-the-password')
-    const wrong = await runCli('monitor/status', [], { ...test.env, REDIS_PASSWORD_FILE: `${test.dir}/wrong.txt` })
+    const wrong = await runCli('monitor/status', [], { ...test.env, RC_PASSWORD_FILE: `${test.dir}/wrong.txt` })
     expect(wrong.exitCode).toBe(78)
     expect(wrong.stderr).toMatch(/rejects the password in the secret file\n {2}fix: /)
     expect(wrong.stdout).toBe('')

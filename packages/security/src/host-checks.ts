@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { basename } from 'node:path'
-import { CONTAINER_UID } from '@redis-cluster/compose'
+import { CONTAINER_UID } from '@redis-cluster/core'
 import type { AuditCheck } from './audit.ts'
 import { containerName, leakedInto } from './_containers.ts'
 

@@ -127,7 +127,7 @@ describe('security:audit (local runtime)', () => {
 
   it('exits 78 when the secret holds another password, 75 when a node does not answer (it cannot judge what it cannot read)', async () => {
     writeFileSync(`${test.dir}/wrong.txt`, 'not-the-password', { mode: 0o600 })
-    const wrong = await runCli('security/security-audit', [], { ...test.env, REDIS_PASSWORD_FILE: `${test.dir}/wrong.txt` })
+    const wrong = await runCli('security/security-audit', [], { ...test.env, RC_PASSWORD_FILE: `${test.dir}/wrong.txt` })
     expect(wrong.exitCode).toBe(78)
     expect(wrong.stderr).toMatch(/rejects the password in the secret file\n {2}fix: /)
     expect(wrong.stdout).toBe('')

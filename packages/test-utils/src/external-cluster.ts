@@ -14,8 +14,10 @@ export interface ExternalNodes {
   /** Every node listens on this one port, each on its own 127.0.0.x: like one node per host (with `perHost`, the first host's first port). */
   readonly port: number
   readonly addresses: readonly Address[]
+  /** `default`: these nodes have one password (requirepass), as many outside clusters do. */
+  readonly user: 'default'
   readonly password: string
-  /** The environment that points the toolkit at these nodes: RC_RUNTIME=external, RC_SEEDS (the first two), RC_PASSWORD_FILE. */
+  /** The environment that points the toolkit at these nodes: RC_RUNTIME=external, RC_SEEDS (the first two), RC_USER=default, RC_PASSWORD_FILE. */
   readonly env: Record<string, string>
   pid(address: Address): number
   /** The stack as a command sees it (nodes discovered from the cluster). */
@@ -62,6 +64,7 @@ export async function startExternalNodes({ count, firstHost = 2, nodeTimeoutMs =
     RC_BACKUP_DIR: join(dir, 'backups'),
     RC_RUNTIME: 'external',
     RC_SEEDS: addresses.slice(0, 2).map(key).join(','),
+    RC_USER: 'default',
     RC_PASSWORD_FILE: passwordFile,
     RC_TIMEOUT_MS: '30000',
   }
@@ -69,6 +72,7 @@ export async function startExternalNodes({ count, firstHost = 2, nodeTimeoutMs =
     dir,
     port: port!,
     addresses,
+    user: 'default',
     password,
     env,
     pid: (address) => pids.get(key(address)) ?? NaN,

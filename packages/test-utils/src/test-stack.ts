@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { loadStack, type Stack } from '@redis-cluster/core'
+import { ensureUserSecrets, loadStack, userSecretFile, type Stack } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
 import { formCluster } from '@redis-cluster/init'
 import { allocatePorts } from './ports.ts'
@@ -21,7 +21,7 @@ export interface TestStack {
 }
 
 export interface CreateTestStackOptions {
-  /** Secret file content; default a random password. */
+  /** The admin user's secret file content; default a random password. (Every other user gets a random one.) */
   secret?: string
   env?: Record<string, string>
 }
@@ -30,8 +30,8 @@ export interface CreateTestStackOptions {
 export async function createTestStack({ secret, env = {} }: CreateTestStackOptions = {}): Promise<TestStack> {
   const dir = mkdtempSync(join(tmpdir(), 'rc-test-'))
   const password = secret ?? randomBytes(12).toString('hex')
-  const secretFile = join(dir, 'redis_password.txt')
-  writeFileSync(secretFile, password, { mode: 0o600 })
+  const secretsDir = join(dir, 'secrets')
+  await ensureUserSecrets(secretsDir, { passwords: { admin: password } })
   // An .env of its own (empty), so compose is always given --env-file and never reads compose/.env (the checkout's .env).
   writeFileSync(join(dir, '.env'), '')
   const ports = await allocatePorts(6)
@@ -42,7 +42,9 @@ export async function createTestStack({ secret, env = {} }: CreateTestStackOptio
     RC_BACKUP_DIR: join(dir, 'backups'),
     RC_RUNTIME: 'local',
     RC_TIMEOUT_MS: '30000',
-    REDIS_PASSWORD_FILE: secretFile,
+    RC_SECRETS_DIR: secretsDir,
+    // The toolkit's password file, named so a test can point it elsewhere (a wrong or missing secret).
+    RC_PASSWORD_FILE: userSecretFile(secretsDir, 'admin'),
     ...Object.fromEntries(ports.flatMap((p, i) => [[`REDIS${i}_PORT`, `${p}`], [`REDIS${i}_BUS_PORT`, `${p + 10000}`]])),
     ...env,
   }
