@@ -3,7 +3,7 @@ export { loadStack, findRoot, findNode, withNodes, type Stack, type StackNode, t
 export { discoverStack, openStack } from './discover.ts'
 export { parseSeed, formatAddress } from './settings.ts'
 export { splitSlots, countSlots, formatRanges, toRanges, SLOT_COUNT, type SlotRange } from './layout.ts'
-export { connectNode, connectAll, connectCluster, parseInfo, NodeClient, CONNECT_TIMEOUT_MS, COMMAND_TIMEOUT_MS, type ConnectOptions, type Credentials } from './redis.ts'
+export { connectNode, connectAll, connectCluster, migrateAuth, parseInfo, NodeClient, CONNECT_TIMEOUT_MS, COMMAND_TIMEOUT_MS, type ConnectOptions, type Credentials } from './redis.ts'
 export { describeRedisError, describeSubject, type ErrorSubject } from './redis-errors.ts'
 export { currentRun, withRunContext, withStepDeadline, throwIfStopped, type RunContext } from './run-context.ts'
 export { parseClusterNodes, isEntryOf, type ClusterNodeEntry, type OpenSlot } from './cluster-nodes.ts'
