@@ -39,7 +39,7 @@ const seeds = z.pipe(
 // ACL user names and key patterns: no whitespace (an ACL rule ends at a blank), no quotes.
 const userName = matching(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, ' is not a user name (letters, digits, _ . -)')
 const keyPatterns = z.pipe(
-  matching(/^[^\s"'][^"']*$/, ' is not a list of key patterns (like app:* or "app:* jobs:*", space separated)'),
+  matching(/^\s*[^\s"'][^"']*$/, ' is not a list of key patterns (like app:* or "app:* jobs:*", space separated)'),
   z.transform((s) => s.trim().split(/\s+/)),
 )
 const flag = z.pipe(z.string().check(z.regex(/^(1|0|true|false|yes|no)$/i, ': expected 1 or 0 (or true/false, yes/no)')), z.transform((s) => /^(1|true|yes)$/i.test(s)))
