@@ -26,10 +26,12 @@ export async function restartExporter(stack: Stack): Promise<string> {
   return 'exporter container restarted with the new password'
 }
 
-/** What the output says about the consumers this command cannot move. */
-export function consumerNote(stack: Pick<Stack, 'runtime' | 'user'>, user: UserName, secretFile: string): string | undefined {
+/** What the output says about the consumers this command does not move itself (`pending`: stopped by --keep-old). */
+export function consumerNote(stack: Pick<Stack, 'runtime' | 'user'>, user: UserName, files: { secretFile: string; pendingFile: string }, pending: boolean): string | undefined {
   if (user === 'app' || user === 'backup') {
-    return `applications read ${secretFile} themselves: they must re-read it (reconnect with the new password); the old one keeps working until the rotation finishes (--keep-old stops before that)`
+    return pending
+      ? `applications read ${files.secretFile} themselves: move them to the new password (in ${files.pendingFile}) now, while both work`
+      : `applications read ${files.secretFile} themselves: they must re-read it before they open new connections (open ones stay logged in)`
   }
   if (user === 'exporter' && stack.runtime !== 'compose') return 'no exporter on this runtime: nothing to move'
   if (user === stack.user) return `this toolkit authenticates as ${user}: it uses the new password from here on`

@@ -8,9 +8,16 @@ const VERDICT: Record<RotateResult['outcome'], (r: RotateResult) => string> = {
   nothing: (r) => `nothing to roll back for ${r.user}`,
 }
 
-/** One row per step and node, then the verdict and what the user must do next. */
+/** One row per step (its nodes listed, `all N` when every node: they all finish before the next step), then the verdict and what to do next. */
 export function renderRotate(result: RotateResult): string {
-  const rows = result.steps.map((s) => [s.step, s.node ?? '-', s.detail])
-  const table = rows.length > 0 ? [renderTable([['STEP', 'NODE', 'RESULT'], ...rows])] : []
+  const groups: { step: string; detail: string; nodes: string[] }[] = []
+  for (const s of result.steps) {
+    const last = groups.at(-1)
+    if (last && last.step === s.step && last.detail === s.detail && s.node) last.nodes.push(s.node)
+    else groups.push({ step: s.step, detail: s.detail, nodes: s.node ? [s.node] : [] })
+  }
+  const nodeCount = new Set(result.steps.flatMap((s) => (s.node ? [s.node] : []))).size
+  const rows = groups.map((g) => [g.step, g.nodes.length === 0 ? '-' : g.nodes.length === nodeCount ? `all ${nodeCount}` : g.nodes.join(','), g.detail])
+  const table = rows.length > 0 ? [renderTable([['STEP', 'NODES', 'RESULT'], ...rows])] : []
   return [...table, VERDICT[result.outcome](result), ...result.notes.map((n) => `note: ${n}`)].join('\n')
 }

@@ -1,5 +1,5 @@
-import { applyAcl, ConfigError, connectNode, isUserName, InternalError, UsageError, USER_NAMES, type AclSettings, type Credentials, type NodeClient, type Stack, type UserName } from '@redis-cluster/core'
-import { createPending, discardPending, readRotationFiles, replaceSecret, type RotationFiles } from './_rotate-files.ts'
+import { applyAcl, ConfigError, connectNode, isUserName, InternalError, UsageError, USER_NAMES, type AclSettings, type Credentials, type NodeClient, type Stack, type StackNode, type UserName } from '@redis-cluster/core'
+import { createPending, discardPending, readRotationFiles, replaceSecret } from './_rotate-files.ts'
 import { connectEveryNode, onEveryNode } from './_rotate-nodes.ts'
 import { consumerNote, readsSecretAtStart, restartExporter } from './_rotate-consumers.ts'
 
@@ -48,7 +48,9 @@ type Users = NonNullable<Stack['users']>
  *   3. what holds the password moves: masterauth for `replication`, the
  *      exporter container, this toolkit for its own user;
  *   4. every node accepts only the new one (and ACL SAVE), the old is checked refused;
- *   5. `.next` is renamed over the secret.
+ *   5. `.next` is renamed over the secret (for a consumer that reads the
+ *      file only at start, the compose exporter, before 3 and 4: see
+ *      readsSecretAtStart).
  * A re-run with `.next` present finishes from wherever the last one
  * stopped (each step is idempotent); --rollback puts the old password back.
  */
@@ -60,9 +62,15 @@ export async function rotatePassword(stack: Stack, user: UserName, { keepOld = f
   }
   const files = readRotationFiles({ ...stack, users }, user)
   const steps: RotateStep[] = []
-  const record = (step: RotateStepName, detail: string, node?: string) => {
-    steps.push(node ? { step, node, detail } : { step, detail })
-    progress(`${step}: ${node ? `${node}: ` : ''}${detail}`)
+  const record = (step: RotateStepName, detail: string) => {
+    steps.push({ step, detail })
+    progress(`${step}: ${detail}`)
+  }
+  /** A step on every node at once (all finish before a failure is thrown), recorded per node in node order. */
+  const everyNode = async (step: RotateStepName, detail: string, work: (node: StackNode, index: number) => Promise<unknown>) => {
+    await onEveryNode(stack.nodes, work)
+    steps.push(...stack.nodes.map((node) => ({ step, node: node.name, detail })))
+    progress(`${step}: ${detail} (${stack.nodes.length} nodes)`)
   }
   const result = (outcome: RotateResult['outcome'], notes: string[] = []): RotateResult => ({ user, outcome, resumed: files.next !== undefined, secretFile: files.secretFile, pendingFile: files.pendingFile, steps, notes })
   if (rollback && files.next === undefined) return result('nothing', [`no rotation of ${user} is pending (${files.pendingFile} does not exist)`])
@@ -74,7 +82,11 @@ export async function rotatePassword(stack: Stack, user: UserName, { keepOld = f
   let clients = await connectEveryNode(stack, candidates)
   try {
     if (rollback) {
-      await rollBack(stack, aclWith(users, stack.acl, user), files, clients, record)
+      // The old password alone again (masterauth back to it), then the rotation is forgotten.
+      const only = aclWith(users, stack.acl, user)([files.current])
+      await everyNode('rollback', 'accepts only the old password again (ACL saved)', (_, i) => applyAndSave(clients[i]!, only))
+      await discardPending(files)
+      record('rollback', `deleted ${files.pendingFile}`)
       return result('rolled back')
     }
     let next = files.next
@@ -83,41 +95,26 @@ export async function rotatePassword(stack: Stack, user: UserName, { keepOld = f
       record('new password', `written to ${files.pendingFile}`)
     } else record('new password', `resuming the rotation pending in ${files.pendingFile}`)
     const acl = aclWith(users, stack.acl, user)
-    await onEveryNode(stack.nodes, async (node, i) => {
-      await applyAcl(acl([files.current, next]), clients[i]!)
-      record('add', 'accepts the old and the new password', node.name)
-    })
-    await checkLogin(stack, { user, password: next }, true, (node) => record('verify', 'the new password logs in', node))
+    await everyNode('add', 'accepts the old and the new password', (_, i) => applyAcl(acl([files.current, next]), clients[i]!))
+    await everyNode('verify', 'the new password logs in', (node) => checkLogin(node, { user, password: next }, true))
     if (user === stack.user) {
       for (const client of clients) client.disconnect()
       clients = await connectEveryNode(stack, [own(next)])
     }
     if (user === 'replication') {
       // applyAcl points masterauth at the first password: the new one, while both are accepted.
-      await onEveryNode(stack.nodes, async (node, i) => {
-        await applyAcl(acl([next, files.current]), clients[i]!)
-        record('move', 'masterauth is the new password', node.name)
-      })
+      await everyNode('move', 'masterauth is the new password', (_, i) => applyAcl(acl([next, files.current]), clients[i]!))
     }
-    const notes: string[] = []
-    const note = consumerNote(stack, user, files.secretFile)
-    if (note) notes.push(note)
-    if (keepOld) {
-      notes.push(`both passwords work until you run \`pnpm secrets:rotate ${user}\` again, which finishes the rotation; until then the new password is in ${files.pendingFile}`)
-      return result('pending', notes)
-    }
+    const note = consumerNote(stack, user, files, keepOld)
+    const notes = note ? [note] : []
+    if (keepOld) return result('pending', [...notes, `both passwords work until \`pnpm secrets:rotate ${user}\` runs again and finishes the rotation`])
     if (readsSecretAtStart(stack, user)) {
       await replaceSecret(files)
       record('replace', `${files.secretFile} holds the new password`)
       record('move', await restartExporter(stack))
     }
-    await onEveryNode(stack.nodes, async (node, i) => {
-      await applyAcl(acl([next]), clients[i]!)
-      // applyAcl saves only what it changed; a run interrupted before its ACL SAVE left a node's file behind.
-      await clients[i]!.call('ACL', 'SAVE')
-      record('remove', 'accepts only the new password (ACL saved)', node.name)
-    })
-    await checkLogin(stack, { user, password: files.current }, false, (node) => record('verify', 'the old password is refused', node))
+    await everyNode('remove', 'accepts only the new password (ACL saved)', (_, i) => applyAndSave(clients[i]!, acl([next])))
+    await everyNode('verify', 'the old password is refused', (node) => checkLogin(node, { user, password: files.current }, false))
     if (!readsSecretAtStart(stack, user)) {
       await replaceSecret(files)
       record('replace', `${files.secretFile} holds the new password`)
@@ -128,15 +125,10 @@ export async function rotatePassword(stack: Stack, user: UserName, { keepOld = f
   }
 }
 
-/** --rollback: every node accepts only the old password again (masterauth back to it), then `.next` is deleted. */
-async function rollBack(stack: Stack, acl: ReturnType<typeof aclWith>, files: RotationFiles, clients: NodeClient[], record: (step: RotateStepName, detail: string, node?: string) => void): Promise<void> {
-  await onEveryNode(stack.nodes, async (node, i) => {
-    await applyAcl(acl([files.current]), clients[i]!)
-    await clients[i]!.call('ACL', 'SAVE')
-    record('rollback', 'accepts only the old password again (ACL saved)', node.name)
-  })
-  await discardPending(files)
-  record('rollback', `deleted ${files.pendingFile}`)
+/** applyAcl, then ACL SAVE even when applyAcl changed nothing: a run interrupted before its save left the node's ACL file behind. */
+async function applyAndSave(client: NodeClient, desired: Parameters<typeof applyAcl>[0]): Promise<void> {
+  await applyAcl(desired, client)
+  await client.call('ACL', 'SAVE')
 }
 
 /** The desired ACL (core's, what `up` applies) with this user's passwords replaced: the first is the one masterauth uses. */
@@ -144,14 +136,11 @@ function aclWith(users: Users, acl: AclSettings, user: UserName) {
   return (passwords: readonly string[]) => ({ users: { ...users, [user]: passwords }, acl })
 }
 
-/** Logs in as the user on every node: it must succeed (`accepted`) or be refused as a wrong password. */
-async function checkLogin(stack: Stack, credentials: Credentials, accepted: boolean, done: (node: string) => void): Promise<void> {
-  await onEveryNode(stack.nodes, async (node) => {
-    const client = await connectNode(credentials, node).catch((error: unknown) => {
-      if (accepted || !(error instanceof ConfigError)) throw error
-    })
-    client?.disconnect()
-    if (client && !accepted) throw new InternalError(`${node.name} still accepts ${credentials.user}'s old password after it was removed`, 'run the command again; report it if it persists')
-    done(node.name)
+/** Logs in as the user on one node: it must succeed (`accepted`) or be refused as a wrong password. */
+async function checkLogin(node: StackNode, credentials: Credentials, accepted: boolean): Promise<void> {
+  const client = await connectNode(credentials, node).catch((error: unknown) => {
+    if (accepted || !(error instanceof ConfigError)) throw error
   })
+  client?.disconnect()
+  if (client && !accepted) throw new InternalError(`${node.name} still accepts ${credentials.user}'s old password after it was removed`, 'run the command again; report it if it persists')
 }
