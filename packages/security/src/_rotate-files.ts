@@ -7,21 +7,24 @@ export interface RotationFiles {
   readonly secretFile: string
   readonly pendingFile: string
   readonly current: string
-  /** The pending rotation's new password, undefined when none is pending. */
+  /** The pending rotation's new password, undefined when none is pending (or, for a rollback, when `.next` is unusable). */
   readonly next: string | undefined
+  /** `.next` exists. */
+  readonly pending: boolean
 }
 
-/** Reads the rotation's state; a `.next` that exists but is not a usable password is refused (loadStack skips it silently). */
-export function readRotationFiles(stack: Stack & { users: NonNullable<Stack['users']> }, user: UserName): RotationFiles {
+/** Reads the rotation's state. A `.next` that is not a usable password (loadStack skips it silently) is refused unless rolled back. */
+export function readRotationFiles(stack: Stack & { users: NonNullable<Stack['users']> }, user: UserName, { rollback }: { rollback: boolean }): RotationFiles {
   const secretFile = secretFileOf(stack, user)
   const pendingFile = pendingSecretFile(stack.secretsDir, user)
   const [current, next] = stack.users[user]
-  if (next === undefined && existsSync(pendingFile)) {
+  const files = { secretFile, pendingFile, current: current!, next, pending: next !== undefined || existsSync(pendingFile) }
+  if (files.pending && next === undefined && !rollback) {
     const read = readSecret(pendingFile)
     const problem = 'problem' in read ? read.problem : `${pendingFile} could not be read`
-    throw new ConfigError(`a pending rotation's new password is unusable: ${problem}`, `run \`pnpm secrets:rotate ${user} --rollback\` (or delete ${pendingFile}), then rotate again`)
+    throw new ConfigError(`a pending rotation's new password is unusable: ${problem}`, `run \`pnpm secrets:rotate ${user} --rollback\`, then rotate again`)
   }
-  return { secretFile, pendingFile, current: current!, next }
+  return files
 }
 
 /**

@@ -60,7 +60,7 @@ export async function rotatePassword(stack: Stack, user: UserName, { keepOld = f
   if (!users) {
     throw new ConfigError(`secrets:rotate changes passwords only on nodes this toolkit starts (RC_RUNTIME=${stack.runtime} has no ACL users of ours)`, "change the password with the cluster's own tools (ACL SETUSER), then update your secret file")
   }
-  const files = readRotationFiles({ ...stack, users }, user)
+  const files = readRotationFiles({ ...stack, users }, user, { rollback })
   const steps: RotateStep[] = []
   const record = (step: RotateStepName, detail: string) => {
     steps.push({ step, detail })
@@ -72,8 +72,8 @@ export async function rotatePassword(stack: Stack, user: UserName, { keepOld = f
     steps.push(...stack.nodes.map((node) => ({ step, node: node.name, detail })))
     progress(`${step}: ${detail} (${stack.nodes.length} nodes)`)
   }
-  const result = (outcome: RotateResult['outcome'], notes: string[] = []): RotateResult => ({ user, outcome, resumed: files.next !== undefined, secretFile: files.secretFile, pendingFile: files.pendingFile, steps, notes })
-  if (rollback && files.next === undefined) return result('nothing', [`no rotation of ${user} is pending (${files.pendingFile} does not exist)`])
+  const result = (outcome: RotateResult['outcome'], notes: string[] = []): RotateResult => ({ user, outcome, resumed: files.pending, secretFile: files.secretFile, pendingFile: files.pendingFile, steps, notes })
+  if (rollback && !files.pending) return result('nothing', [`no rotation of ${user} is pending (${files.pendingFile} does not exist)`])
 
   // The toolkit's own user: in an interrupted rotation a node may know only one of the two passwords.
   const own = (password: string): Credentials => ({ user: stack.user, password })

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError, asUser, connectCluster, connectNode, parseInfo, passwordHash, pendingSecretFile, userSecretFile, waitForHealthy, waitFor, type Stack, type UserName } from '@redis-cluster/core'
+import { CONTAINER_UID, ConfigError, asUser, connectCluster, connectNode, parseInfo, passwordHash, pendingSecretFile, userSecretFile, waitForHealthy, waitFor, type Stack, type UserName } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
 import { createTestStack, formTestStack, missingWrites, runCli, startWriter, type TestStack } from '@redis-cluster/test-utils'
 import { rotatePassword } from '../src/index.ts'
@@ -129,9 +129,14 @@ describe('secrets:rotate (local runtime)', () => {
 
   it('--rollback undoes a pending rotation, even where the old password was already removed', async () => {
     const old = secretOf('exporter')
+    // A compose secret's mode and group (the containers' redis user reads it), which `.next` must copy; chown needs root.
+    const secret = userSecretFile(stack.secretsDir, 'exporter')
+    if (process.getuid?.() === 0) chownSync(secret, -1, CONTAINER_UID)
+    chmodSync(secret, 0o640)
     const kept = await rotate('exporter', '--keep-old')
     expect(kept.exitCode, kept.stderr).toBe(0)
     const next = readFileSync(pendingOf('exporter'), 'utf8')
+    expect(statSync(pendingOf('exporter'))).toMatchObject({ mode: statSync(secret).mode, gid: statSync(secret).gid })
     await onNode(1, 'ACL', 'SETUSER', 'exporter', `<${old}`)
     const rolledBack = await rotate('exporter', '--rollback')
     expect(rolledBack.exitCode, rolledBack.stderr).toBe(0)
@@ -168,6 +173,20 @@ describe('secrets:rotate (local runtime)', () => {
       expect(result.stderr).toContain(`password secret ${file} is missing`)
     } finally {
       renameSync(`${file}.away`, file)
+    }
+  })
+
+  it('a pending rotation whose new password is unusable: 78 naming the file and the way out', async () => {
+    writeFileSync(pendingOf('backup'), '', { mode: 0o600 })
+    try {
+      const result = await rotate('backup')
+      expect(result.exitCode, result.stderr).toBe(78)
+      expect(result.stderr).toContain(`password secret ${pendingOf('backup')} is empty`)
+      expect(result.stderr).toContain('secrets:rotate backup --rollback')
+      expect((await rotate('backup', '--rollback')).exitCode).toBe(0)
+      expect(existsSync(pendingOf('backup'))).toBe(false)
+    } finally {
+      rmSync(pendingOf('backup'), { force: true })
     }
   })
 
