@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { CONTAINER_UID } from './user-secrets.ts'
 import { join, resolve } from 'node:path'
 import type { Settings } from './settings.ts'
 import { USER_NAMES, pendingSecretFile, secretFileOf, userSecretFile, type UserName, type UserPasswords } from './users.ts'
@@ -65,13 +66,15 @@ export function readStackSecrets({ root, secretsDir, settings, required }: { roo
   const notices: string[] = []
   let hint: string | undefined
   const users = {} as Record<UserName, string[]>
-  for (const { user, result } of results) {
+  for (const { user, file, result } of results) {
     if ('problem' in result) {
       problems.push(result.problem)
       hint ??= result.hint
       continue
     }
     if (result.notice) notices.push(result.notice)
+    const loose = looseSecret(file)
+    if (loose) notices.push(`${loose.problem}: chmod 600 it (compose: chgrp ${CONTAINER_UID} and chmod 640)`)
     if (!user) continue
     const next = existsSync(pendingSecretFile(secretsDir, user)) ? readSecret(pendingSecretFile(secretsDir, user)) : undefined
     users[user] = next && 'password' in next ? [result.password, next.password] : [result.password]
@@ -83,4 +86,22 @@ export function readStackSecrets({ root, secretsDir, settings, required }: { roo
   const ownResult = results.find((r) => r.file === ownFile)?.result
   const ownPassword = ownResult && 'password' in ownResult ? ownResult.password : ''
   return { ownFile, ownPassword, users: required === 'all' && problems.length === 0 ? users : undefined, problems, hint, notices }
+}
+
+/**
+ * Who else can read a secret file, or undefined when nobody should not:
+ * 0600 or stricter, or 0640 with group 999 (the compose containers' redis
+ * user reads bind-mounted secrets). `everyone`: any user of this host can.
+ */
+export function looseSecret(file: string): { problem: string; everyone: boolean } | undefined {
+  let st
+  try {
+    st = statSync(file)
+  } catch {
+    return undefined // reading it reports the problem
+  }
+  const mode = st.mode & 0o777
+  if ((mode & 0o077) === 0 || (st.gid === CONTAINER_UID && (mode & 0o037) === 0)) return undefined
+  const everyone = (mode & 0o007) !== 0
+  return { problem: `${file} is readable by ${everyone ? 'every user of this host' : `group ${st.gid}`} (mode ${mode.toString(8).padStart(4, '0')})`, everyone }
 }

@@ -25,4 +25,4 @@ export { readAddedNodes, writeAddedNodes, addedNodesFile, parseAddedRole, type A
 export { USER_NAMES, APP_DENIED_COMMANDS, userPermissions, desiredAcl, renderAclFile, passwordHash, userSecretFile, secretFileOf, pendingSecretFile, type UserName, type UserPasswords, type AclSettings } from './users.ts'
 export { asUser, applyAcl, applyAclEverywhere } from './acl.ts'
 export { ensureUserSecrets, generatePassword, CONTAINER_UID, type EnsureUserSecretsOptions, type EnsuredUserSecrets } from './user-secrets.ts'
-export { isUserName, readSecret, type SecretResult } from './_secret.ts'
+export { isUserName, looseSecret, readSecret, type SecretResult } from './_secret.ts'

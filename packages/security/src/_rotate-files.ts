@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { chmod, chown, rename, rm, stat } from 'node:fs/promises'
-import { CONTAINER_UID, ConfigError, generatePassword, pendingSecretFile, readSecret, secretFileOf, writeFileAtomic, type Stack, type UserName } from '@redis-cluster/core'
+import { CONTAINER_UID, ConfigError, generatePassword, looseSecret, pendingSecretFile, readSecret, secretFileOf, writeFileAtomic, type Stack, type UserName } from '@redis-cluster/core'
 
 /** A user's rotation as its files say: the secret (current password) and, while one is pending, `<secret>.next` (the new one). */
 export interface RotationFiles {
@@ -35,6 +35,9 @@ export function readRotationFiles(stack: Stack & { users: NonNullable<Stack['use
  * stay readable to them. Written 0600 first, widened only after the chown.
  */
 export async function createPending(files: RotationFiles): Promise<string> {
+  // Copying a mode every user of the host can read would leak the new password as the old one leaked.
+  const loose = looseSecret(files.secretFile)
+  if (loose?.everyone) throw new ConfigError(`${loose.problem}: the new password would be as readable`, `chmod 600 ${files.secretFile} (compose: chgrp ${CONTAINER_UID} and chmod 640), then rotate`)
   const { mode, gid } = await stat(files.secretFile)
   const password = generatePassword()
   await writeFileAtomic(files.pendingFile, password, { mode: 0o600 })

@@ -176,6 +176,20 @@ describe('secrets:rotate (local runtime)', () => {
     }
   })
 
+  it('a secret every user can read: warned on every command, and rotating it is refused (78) so the new password does not leak too', async () => {
+    const file = userSecretFile(stack.secretsDir, 'backup')
+    chmodSync(file, 0o644)
+    try {
+      const result = await rotate('backup')
+      expect(result.exitCode, result.stderr).toBe(78)
+      expect(result.stderr).toContain(`note: ${file} is readable by every user of this host (mode 0644): chmod 600 it`)
+      expect(result.stderr).toContain(`${file} is readable by every user of this host (mode 0644): the new password would be as readable\n  fix: chmod 600 ${file}`)
+      expect(existsSync(pendingOf('backup'))).toBe(false)
+    } finally {
+      chmodSync(file, 0o600)
+    }
+  })
+
   it('a pending rotation whose new password is unusable: 78 naming the file and the way out', async () => {
     writeFileSync(pendingOf('backup'), '', { mode: 0o600 })
     try {
