@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError, USER_NAMES, connectCluster, connectNode, parseClusterNodes, parseInfo, userSecretFile, waitFor, type ClusterNodeEntry, type Stack } from '@redis-cluster/core'
+import { ConfigError, USER_NAMES, applyAcl, connectCluster, connectNode, parseClusterNodes, parseInfo, userSecretFile, waitFor, type ClusterNodeEntry, type Stack } from '@redis-cluster/core'
 import { chooseRuntime, composeRuntime, runCompose, INIT_SERVICE } from '../src/index.ts'
 import { allocatePorts, createTestStack, runCli, type CliResult, type TestStack } from '@redis-cluster/test-utils'
 import { TEST_IMAGE, composeUnavailable, createComposeTestStack, docker, type ComposeTestStack } from '@redis-cluster/test-utils'
@@ -219,6 +219,32 @@ describe.skipIf(Boolean(unavailable))(`compose runtime e2e${unavailable ? ` (ski
       } finally {
         client.disconnect()
       }
+    }
+  })
+
+  it('with another replication password in the master\'s ACL, its replica cannot sync; applying the ACL again lets it', { timeout: 120_000 }, async () => {
+    const [master, replica] = [stack.nodes[0]!, stack.nodes[3]!]
+    const [m, r] = [await connectNode(stack, master), await connectNode(stack, replica)]
+    const link = async () => parseInfo((await r.info('replication')) as string).master_link_status
+    try {
+      await m.call('ACL', 'SETUSER', 'replication', 'resetpass', '>not-the-replication-password')
+      await r.call('CLIENT', 'KILL', 'TYPE', 'master') // the replica reconnects, and must AUTH again
+      await waitFor(
+        async () => {
+          const log = JSON.stringify(await m.call('ACL', 'LOG'))
+          return (log.includes('"auth"') && log.includes('"replication"') && (await link()) === 'down') || 'no refused AUTH as replication yet'
+        },
+        { timeoutMs: 30_000, intervalMs: 200, what: `${master.name} to refuse ${replica.name}'s AUTH as replication` },
+      )
+    } finally {
+      await applyAcl(stack, m) // back to the secrets' ACL (also what `up` does)
+      await m.call('ACL', 'LOG', 'RESET')
+    }
+    try {
+      await waitFor(async () => (await link()) === 'up' || 'link down', { timeoutMs: 30_000, intervalMs: 200, what: `${replica.name} to sync again` })
+    } finally {
+      m.disconnect()
+      r.disconnect()
     }
   })
 
