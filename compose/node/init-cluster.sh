@@ -25,9 +25,10 @@
 #   exit 1   refused: the nodes hold a cluster that does not match the layout (nothing changed)
 #   exit 75  a deadline passed (INIT_TIMEOUT_S, default 60) or a node failed a command
 #   exit 78  configuration: secret, REDIS_NODES
+# It runs as the admin user (CLUSTER commands): its secret is the only one it holds.
 set -eu
 
-SECRET=${REDIS_PASSWORD_SECRET:-/run/secrets/redis_password}
+ADMIN_SECRET=${REDIS_ADMIN_SECRET:-/run/secrets/user_admin}
 TIMEOUT_S=${INIT_TIMEOUT_S:-60}
 SLOTS=16384
 PROG=init-cluster
@@ -58,7 +59,7 @@ cli() {
   getv h "ip_$1"
   getv p "port_$1"
   shift
-  redis-cli -e -h "$h" -p "$p" "$@"
+  redis-cli --user admin -e -h "$h" -p "$p" "$@"
 }
 # field TEXT NAME: sets $val to NAME's value in INFO-style TEXT.
 field() {
@@ -68,8 +69,8 @@ field() {
   esac
 }
 
-# --- the password: trailing CR/LF/blanks trimmed, handed over as REDISCLI_AUTH ----
-read_password
+# --- admin's password: trailing CR/LF/blanks trimmed, handed over as REDISCLI_AUTH
+read_password "$ADMIN_SECRET"
 export REDISCLI_AUTH="$password"
 unset password
 

@@ -1,17 +1,22 @@
-# Sourced by start-node.sh and init-cluster.sh (POSIX sh, no fork but `cat`).
-# Callers set SECRET (the secret's path) and PROG (the name in messages).
+# Sourced by start-node.sh, init-cluster.sh and start-exporter.sh (POSIX sh, no fork
+# but `cat`). Callers set PROG (the name in messages).
 
 die() {
   printf '%s: %s\n' "$PROG" "$2" >&2
   exit "$1"
 }
 
-# Sets $password from the secret: trailing CR/LF/blanks trimmed (a file saved on
-# Windows ends in CRLF, which Redis would take as part of the password).
+# readable FILE: dies (78) naming the fix unless the container's user can read FILE.
+readable() {
+  [ -e "$1" ] || die 78 "secret $1 is missing: declare it for this service (compose/docker-compose.yml) and create it with \`pnpm secrets:init\`"
+  [ -r "$1" ] || die 78 "secret $1 is not readable by uid $(id -u): on the host, chgrp $(id -g) the secret file and chmod 640 it"
+}
+
+# read_password FILE: sets $password from a user's secret: trailing CR/LF/blanks
+# trimmed (a file saved on Windows ends in CRLF, which Redis would take as part of the password).
 read_password() {
-  [ -e "$SECRET" ] || die 78 "secret $SECRET is missing: declare the redis_password secret for this service"
-  [ -r "$SECRET" ] || die 78 "secret $SECRET is not readable by uid $(id -u): on the host, chgrp $(id -g) the secret file and chmod 640 it"
-  password=$(cat "$SECRET")
+  readable "$1"
+  password=$(cat "$1")
   cr=$(printf '\r')
   while :; do
     case $password in
@@ -20,7 +25,7 @@ read_password() {
     esac
   done
   case $password in
-    '') die 78 "secret $SECRET is empty" ;;
-    *[[:space:]]* | *\"* | *\'*) die 78 "secret $SECRET contains whitespace or quotes: use letters, digits and punctuation only" ;;
+    '') die 78 "secret $1 is empty" ;;
+    *[[:space:]]* | *\"* | *\'*) die 78 "secret $1 contains whitespace or quotes: use letters, digits and punctuation only" ;;
   esac
 }

@@ -3,22 +3,23 @@
 # on the official alpine image and on the offline one of scripts/build-exporter-image.sh).
 # redis_exporter's --redis.password-file is a JSON map of target URI to password, not
 # the plain secret (given the secret itself it exits at start). So at each start the
-# map is written from the Docker secret to a 0600 file on the container's tmpfs /tmp,
+# map is written from the exporter user's secret to a 0600 file on the container's tmpfs /tmp,
 # and the exporter gets only its path: the password never enters argv or the
 # container's environment (`docker inspect` shows neither), nor its image layers.
 # Environment (from docker-compose.yml): REDIS_NODES (ip:port of every node, the
-# targets Prometheus may ask for), REDIS_EXPORTER_PORT; optional REDIS_EXPORTER_BIN and
+# targets Prometheus may ask for), REDIS_EXPORTER_PORT, REDIS_USER (the ACL user it scrapes
+# as, default exporter: a name, not a secret); optional REDIS_EXPORTER_BIN and
 # REDIS_EXPORTER_LISTEN_HOST (default all interfaces; the tests run it on the host on 127.0.0.1).
 set -eu
 
-SECRET=${REDIS_PASSWORD_SECRET:-/run/secrets/redis_password}
+SECRET=${REDIS_EXPORTER_SECRET:-/run/secrets/user_exporter}
 MAP=${REDIS_EXPORTER_PASSWORD_MAP:-/tmp/redis-exporter-passwords.json}
 
 PROG=start-exporter
 . "${0%/*}/secret.sh"
 
 : "${REDIS_NODES:?REDIS_NODES is not set (ip:port of every node)}"
-read_password
+read_password "$SECRET"
 
 # A JSON string: secret.sh refuses quotes and whitespace, so only backslashes need escaping.
 escaped='' rest=$password
@@ -46,6 +47,7 @@ unset password escaped rest
 # scrape_timeout (10s), so a dead node reads as redis_up 0, not as a failed scrape.
 exec "${REDIS_EXPORTER_BIN:-/redis_exporter}" \
   --redis.addr= \
+  --redis.user="${REDIS_USER:-exporter}" \
   --redis.password-file="$MAP" \
   --connection-timeout=5s \
   --web.listen-address="${REDIS_EXPORTER_LISTEN_HOST:-}:${REDIS_EXPORTER_PORT:-9121}"

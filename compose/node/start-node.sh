@@ -1,16 +1,21 @@
 #!/bin/sh
 # Entrypoint of a redis-node-N container (POSIX sh: runs on the official image and
 # on the offline one, which has no awk/head/tail).
-#   start-node.sh          write the node's conf (password included) and exec redis-server
-#   start-node.sh health   healthcheck: authenticated PING must answer PONG
-# The password goes from the Docker secret into a 0600 conf file and REDISCLI_AUTH,
-# never into argv, the environment of the container, or the data volume.
+#   start-node.sh          copy the ACL file, write the node's conf and exec redis-server
+#   start-node.sh health   healthcheck: PING as the replication user must answer PONG
+# Secrets (docker-compose.yml): the ACL file (users.acl: every user, hashes only) and the
+# replication user's password. The ACL file is copied to /data/users.acl at each start, so
+# the node always starts with the ACL the toolkit wrote last, and ACL SAVE (which `up` and
+# secrets:rotate run) can write it (the mounted secret is read-only). The replication
+# password goes into a 0600 conf file (masterauth) and REDISCLI_AUTH, never into argv,
+# the environment of the container, or the data volume.
 # Environment (from docker-compose.yml): REDIS_PORT, REDIS_BUS_PORT, REDIS_ANNOUNCE_IP,
 # optional REDIS_CLUSTER_NODE_TIMEOUT (ms; default: conf/redis.conf's value), optional
 # REDIS_BIND_IP (docker-compose.node.yml, host networking: listen on this address only).
 set -eu
 
-SECRET=${REDIS_PASSWORD_SECRET:-/run/secrets/redis_password}
+ACL_SECRET=${REDIS_ACL_SECRET:-/run/secrets/users_acl}
+REPLICATION_SECRET=${REDIS_REPLICATION_SECRET:-/run/secrets/user_replication}
 SHARED_CONF=${REDIS_SHARED_CONF:-/usr/local/etc/redis/redis.conf}
 NODE_CONF=${REDIS_NODE_CONF:-/tmp/redis-node.conf}
 
@@ -21,18 +26,22 @@ PROG=start-node
 : "${REDIS_BUS_PORT:?REDIS_BUS_PORT is not set}"
 
 if [ "${1:-}" = health ]; then
-  read_password
+  read_password "$REPLICATION_SECRET"
+  # The replication user may PING (and no more): the only password this container holds.
   # REDISCLI_AUTH is set for redis-cli alone: it is not in the container's config.
-  reply=$(REDISCLI_AUTH=$password redis-cli -h "${REDIS_BIND_IP:-127.0.0.1}" -p "$REDIS_PORT" ping 2>&1) || true
+  reply=$(REDISCLI_AUTH=$password redis-cli --user replication -h "${REDIS_BIND_IP:-127.0.0.1}" -p "$REDIS_PORT" ping 2>&1) || true
   [ "$reply" = PONG ] || die 1 "ping on port $REDIS_PORT: $reply"
   exit 0
 fi
 
 : "${REDIS_ANNOUNCE_IP:?REDIS_ANNOUNCE_IP is not set (the node fixed address in infra_net)}"
 [ -r "$SHARED_CONF" ] || die 78 "$SHARED_CONF is not mounted or not readable"
-read_password
+readable "$ACL_SECRET"
+read_password "$REPLICATION_SECRET"
 
 umask 077
+# No cp in the offline image: cat. Redis is not running yet, so nothing reads it half-written.
+cat "$ACL_SECRET" >/data/users.acl || die 73 "cannot write /data/users.acl (is the data volume writable by uid $(id -u)?)"
 # printf, not echo: dash's echo would expand backslashes in the password.
 line() { printf '%s\n' "$*"; }
 {
@@ -51,7 +60,9 @@ line() { printf '%s\n' "$*"; }
   if [ -n "${REDIS_CLUSTER_NODE_TIMEOUT:-}" ]; then line "cluster-node-timeout $REDIS_CLUSTER_NODE_TIMEOUT"; fi
   # Single quotes: Redis takes everything up to the closing quote literally
   # (the password has no quotes, checked above).
-  line "requirepass '$password'"
+  # No requirepass: every user, `default` included (off), comes from the ACL file.
+  line "aclfile /data/users.acl"
+  line "masteruser replication"
   line "masterauth '$password'"
 } >"$NODE_CONF"
 unset password

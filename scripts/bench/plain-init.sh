@@ -9,16 +9,17 @@
 # The password reaches redis-cli through REDISCLI_AUTH, never argv (no -a).
 set -eu
 
-REDISCLI_AUTH=$(cat /run/secrets/redis_password)
+# As the admin user, the only secret the init container holds (compose/docker-compose.yml).
+REDISCLI_AUTH=$(cat /run/secrets/user_admin)
 export REDISCLI_AUTH
 
 addresses=""
 for spec in ${REDIS_NODES:?REDIS_NODES is not set}; do # ip:port:busport
   ip=${spec%%:*} rest=${spec#*:}
   port=${rest%%:*}
-  until [ "$(redis-cli -h "$ip" -p "$port" ping 2>/dev/null)" = PONG ]; do sleep 1; done
+  until [ "$(redis-cli --user admin -h "$ip" -p "$port" ping 2>/dev/null)" = PONG ]; do sleep 1; done
   addresses="$addresses $ip:$port"
 done
 
 # shellcheck disable=SC2086 # the address list splits into words on purpose
-exec redis-cli --cluster create $addresses --cluster-replicas 1 --cluster-yes
+exec redis-cli --user admin --cluster create $addresses --cluster-replicas 1 --cluster-yes

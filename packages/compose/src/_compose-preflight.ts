@@ -1,11 +1,22 @@
 import { readFileSync, statSync } from 'node:fs'
-import { dirname, relative, resolve } from 'node:path'
-import { CONTAINER_UID, ConfigError, runShell, type Stack, type StackNode } from '@redis-cluster/core'
+import { dirname, join, relative, resolve } from 'node:path'
+import { CONTAINER_UID, ConfigError, runShell, userSecretFile, type Stack, type StackNode } from '@redis-cluster/core'
 import { findPortOwner, isPortFree } from './_ports.ts'
+
+/** The ACL file every node container loads (compose secret `users_acl`): written by the compose runtime's start. */
+export const composeAclFile = (stack: Pick<Stack, 'secretsDir'>) => join(stack.secretsDir, 'users.acl')
+
+/**
+ * The files compose/docker-compose.yml mounts as secrets (the same paths under
+ * RC_SECRETS_DIR): the ACL file and the users a container runs as (nodes:
+ * replication, init: admin, exporter: exporter). app and backup are used only
+ * from the host, so no container holds them.
+ */
+export const containerSecretFiles = (stack: Pick<Stack, 'secretsDir'>) => [composeAclFile(stack), ...(['replication', 'admin', 'exporter'] as const).map((user) => userSecretFile(stack.secretsDir, user))]
 
 /**
  * Checks what `docker-compose up` would otherwise fail on late or obscurely:
- * images present (no registry may be reachable: a pull can hang), the secret and
+ * images present (no registry may be reachable: a pull can hang), the secrets and
  * bind-mounted files readable by the containers' redis user, ports free unless
  * our own running containers hold them. Collects every problem into one ConfigError.
  */
@@ -19,11 +30,13 @@ export async function preflightCompose(stack: Stack, runningNodes: readonly Stac
     })
   }
   problems.push(...ports)
-  const secret = unreadableByContainer(stack.secretFile)
-  if (secret) {
+  const secrets = containerSecretFiles(stack).map((file) => ({ file, problem: unreadableByContainer(file) })).filter((s) => s.problem)
+  // One fix for all of them, so the hint stays one command line.
+  const files = secrets.map((s) => s.file).join(' ')
+  for (const { file, problem } of secrets) {
     problems.push({
-      what: `secret ${stack.secretFile} is not readable by uid ${CONTAINER_UID}, the containers' redis user (${secret}; file secrets are bind mounts)`,
-      fix: `chgrp ${CONTAINER_UID} ${stack.secretFile} && chmod 640 ${stack.secretFile}`,
+      what: `secret ${file} is not readable by uid ${CONTAINER_UID}, the containers' redis user (${problem}; file secrets are bind mounts)`,
+      fix: `chgrp ${CONTAINER_UID} ${files} && chmod 640 ${files}`,
     })
   }
   const composeDir = dirname(stack.composeFile)

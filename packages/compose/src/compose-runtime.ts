@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs'
+import { chmod, chown } from 'node:fs/promises'
 import type { ProcessOutput } from 'zx'
 import { dirname, join } from 'node:path'
-import { CheckFailedError, ConfigError, TemporaryError, classifyFormation, connectAll, connectNode, parseClusterNodes, runRedisCli, runShell, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
+import { CONTAINER_UID, CheckFailedError, ConfigError, TemporaryError, classifyFormation, connectAll, connectNode, describeFsError, parseClusterNodes, renderAclFile, runRedisCli, runShell, waitFor, writeFileAtomic, type Stack, type StackNode } from '@redis-cluster/core'
 import { NODE_FAULTS, type NodeState, type Runtime, type StartResult, type StopResult } from './runtime.ts'
 import { assertEngine, containerLogs, findCompose, inspectContainer, lastLine, listProjectContainers, type ProjectContainer } from './_docker.ts'
-import { composeProfiles, preflightCompose, publishBusPorts } from './_compose-preflight.ts'
+import { composeAclFile, composeProfiles, preflightCompose, publishBusPorts } from './_compose-preflight.ts'
 
 export const INIT_SERVICE = 'redis-cluster-init'
 
@@ -25,6 +26,7 @@ export const composeRuntime: Runtime = {
     await assertEngine(stack)
     const before = await listProjectContainers(stack)
     const running = stack.nodes.filter((node) => serviceContainer(before, node.name)?.state === 'running')
+    await writeComposeAclFile(stack)
     await preflightCompose(stack, running)
     const toStart = stack.nodes.filter((node) => !running.includes(node))
     if (toStart.length > 0) progress?.(`starting containers ${toStart.map((n) => n.name).join(', ')}`)
@@ -97,6 +99,32 @@ export const composeRuntime: Runtime = {
     if (out.exitCode !== 0) throw new TemporaryError(`docker ${verb} ${nodes.map((n) => n.name).join(' ')} failed: ${lastLine(out.stderr) || 'no output'}`, `docker-compose -p ${stack.projectName} ps`)
     if (fault === 'restart') await Promise.all(nodes.map((node) => waitForNode(stack, node)))
   },
+}
+
+/**
+ * Writes the ACL file the node containers load at each start (secret
+ * `users_acl`) from the users' secrets, so a container (re)started by `up`,
+ * `docker restart` or a crash always comes up with the current users; the
+ * running ones get the same ACL from `up`'s applyAclEverywhere. Atomic: a
+ * container starting meanwhile reads the old file or the new, never half.
+ * 0640 group 999 like the user secrets; where we may not give the file to
+ * group 999 (not root, not in that group) 0644: it holds only SHA-256
+ * hashes, and the secrets directory (0700) keeps other host users out.
+ */
+export async function writeComposeAclFile(stack: Stack): Promise<void> {
+  const users = stack.users
+  if (!users) throw new ConfigError(`the compose runtime starts nodes from the ACL users' secrets, and ${stack.secretsDir} has none`, 'run `pnpm secrets:init`')
+  const file = composeAclFile(stack)
+  try {
+    await writeFileAtomic(file, renderAclFile(users, stack.acl), { mode: 0o640 })
+    const given = await chown(file, -1, CONTAINER_UID).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => (error.code === 'EPERM' ? false : Promise.reject(error)),
+    )
+    await chmod(file, given ? 0o640 : 0o644)
+  } catch (error) {
+    throw describeFsError(error, { otherwise: 'point RC_SECRETS_DIR at another directory' })
+  }
 }
 
 /** Formed by core's acceptance table (classifyFormation over every node's view): the init container would exit 0 without change (~2 s saved). */

@@ -2,7 +2,7 @@ export type { Runtime, NodeState, StartResult, StopResult, StartOptions, NodeFau
 export { NODE_FAULTS } from './runtime.ts'
 export { localRuntime } from './local.ts'
 export { externalRuntime } from './external.ts'
-export { composeRuntime, runCompose, INIT_SERVICE } from './compose-runtime.ts'
+export { composeRuntime, runCompose, INIT_SERVICE, writeComposeAclFile } from './compose-runtime.ts'
 export { selectRuntime, chooseRuntime, type RuntimeChoice, type SelectRuntimeOptions } from './select.ts'
 export { isPortFree, findPortOwner } from './_ports.ts'
 export { findCompose } from './_docker.ts'

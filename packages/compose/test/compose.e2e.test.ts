@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ConfigError, connectCluster, connectNode, parseClusterNodes, waitFor, type ClusterNodeEntry, type Stack } from '@redis-cluster/core'
+import { ConfigError, USER_NAMES, applyAcl, connectCluster, connectNode, parseClusterNodes, parseInfo, userSecretFile, waitFor, type ClusterNodeEntry, type Stack } from '@redis-cluster/core'
 import { chooseRuntime, composeRuntime, runCompose, INIT_SERVICE } from '../src/index.ts'
 import { allocatePorts, createTestStack, runCli, type CliResult, type TestStack } from '@redis-cluster/test-utils'
 import { TEST_IMAGE, composeUnavailable, createComposeTestStack, docker, type ComposeTestStack } from '@redis-cluster/test-utils'
@@ -64,6 +64,7 @@ describe.skipIf(Boolean(unavailable))(`compose runtime e2e${unavailable ? ` (ski
   const cli = async (script: string, args: string[] = []): Promise<CliResult> => runCli(script, args, test.env)
   const expectOk = (r: CliResult) => expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0)
   const label = () => `label=com.docker.compose.project=${test.project}`
+  const allPasswords = () => Object.values(test.load().users!).flat()
   const containerIds = () => docker(['ps', '-aq', '--no-trunc', '--filter', label()]).stdout.split('\n').filter(Boolean)
   const inspect = (id: string) => JSON.parse(docker(['inspect', id]).stdout)[0]
   const serviceContainer = (service: string) =>
@@ -117,24 +118,35 @@ describe.skipIf(Boolean(unavailable))(`compose runtime e2e${unavailable ? ` (ski
     expect(readFileSync(stack.composeFile, 'utf8')).not.toMatch(/^version:/m)
   })
 
-  it('preflight: a missing image, a secret uid 999 cannot read and a taken port fail at once, in one line, before any container', async () => {
-    const secret = join(test.dir, 'private.txt')
-    writeFileSync(secret, test.password, { mode: 0o600 })
+  it('preflight: a missing image, a container secret uid 999 cannot read and a taken port fail at once, in one line, before any container', async () => {
+    // The nodes' replication secret, not the toolkit's own (admin) one: each secret a container mounts is checked.
+    const secret = userSecretFile(stack.secretsDir, 'replication')
+    const mode = statSync(secret).mode & 0o777
+    chmodSync(secret, 0o600)
     const blocker = createServer()
     await new Promise<void>((resolve) => blocker.listen(stack.nodes[5]!.port, '127.0.0.1', resolve))
     try {
-      const bad = test.load({ REDIS_IMAGE: 'redis-cluster-toolkit/absent:none', RC_PASSWORD_FILE: secret })
+      const bad = test.load({ REDIS_IMAGE: 'redis-cluster-toolkit/absent:none' })
       const error = await composeRuntime.start(bad).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(ConfigError)
       const { message, hint } = error as ConfigError
       expect(message).toMatch(/image redis-cluster-toolkit\/absent:none is not present/)
-      expect(message).toMatch(/private.txt is not readable by uid 999.*mode 0600/)
+      expect(message).toMatch(/users\/replication.txt is not readable by uid 999.*mode 0600/)
+      expect(message).not.toMatch(/admin.txt|users.acl/)
       expect(message).toMatch(new RegExp(`port ${stack.nodes[5]!.port} \\(redis-node-5\\) is used by`))
       expect(hint).toMatch(/scripts\/build-redis-image.sh/)
       expect(hint).toContain(`chgrp 999 ${secret} && chmod 640 ${secret}`)
       expect(containerIds()).toEqual([])
+      // the ACL file the nodes load was written from the secrets, for the containers' group, hashes only
+      const acl = readFileSync(join(stack.secretsDir, 'users.acl'), 'utf8')
+      expect(acl.split('\n').filter(Boolean).map((line) => line.split(' ')[1])).toEqual(['default', ...USER_NAMES])
+      expect(acl).toMatch(/^user default off$/m)
+      for (const password of allPasswords()) expect(acl).not.toContain(password)
+      const st = statSync(join(stack.secretsDir, 'users.acl'))
+      if (process.getuid?.() === 0) expect([st.mode & 0o777, st.gid]).toEqual([0o640, 999])
     } finally {
       blocker.close()
+      chmodSync(secret, mode)
     }
   })
 
@@ -163,15 +175,76 @@ describe.skipIf(Boolean(unavailable))(`compose runtime e2e${unavailable ? ` (ski
     expect(inspect(serviceContainer(INIT_SERVICE)).HostConfig.PortBindings ?? {}).toEqual({})
   })
 
-  it('keeps the password out of every container command, args, env and process list', () => {
+  it('keeps every user\'s password out of every container command, args, env and process list', () => {
     const ids = containerIds()
     expect(ids.length).toBe(7)
+    const passwords = allPasswords()
+    expect(passwords).toHaveLength(USER_NAMES.length)
     for (const id of ids) {
       const info = inspect(id)
       const visible = JSON.stringify([info.Path, info.Args, info.Config.Cmd, info.Config.Entrypoint, info.Config.Env, info.Config.Healthcheck, info.Config.Labels])
-      expect(visible).not.toContain(test.password)
-      expect(JSON.stringify(info)).not.toContain(test.password)
-      if (info.State.Running) expect(docker(['top', id, '-eo', 'pid,args']).stdout).not.toContain(test.password)
+      const top = info.State.Running ? docker(['top', id, '-eo', 'pid,args']).stdout : ''
+      for (const password of passwords) {
+        expect(visible).not.toContain(password)
+        expect(JSON.stringify(info)).not.toContain(password)
+        expect(top).not.toContain(password)
+      }
+    }
+  })
+
+  it('each container mounts only the secrets it needs; replicas sync as the replication user', async () => {
+    const mounted = (service: string) => docker(['exec', serviceContainer(service), 'ls', '/run/secrets']).stdout.split(/\s+/).filter(Boolean).sort()
+    for (const node of stack.nodes) expect(mounted(node.name), node.name).toEqual(['user_replication', 'users_acl'])
+    // the init container has exited: its mounts, from docker inspect
+    const initSecrets = (inspect(serviceContainer(INIT_SERVICE)).Mounts as { Destination: string }[]).map((m) => m.Destination).filter((d) => d.startsWith('/run/secrets/'))
+    expect(initSecrets).toEqual(['/run/secrets/user_admin'])
+    for (const node of stack.nodes.filter((n) => n.role === 'replica')) {
+      const client = await connectNode(stack, node)
+      try {
+        const info = parseInfo((await client.info('replication')) as string)
+        expect(info.master_link_status, node.name).toBe('up')
+        expect(await client.config('GET', 'masteruser'), node.name).toEqual(['masteruser', 'replication'])
+        // the node loaded the ACL file start-node.sh copied into /data (ACL SAVE writes there)
+        expect(await client.config('GET', 'aclfile'), node.name).toEqual(['aclfile', '/data/users.acl'])
+        expect(await client.config('GET', 'requirepass'), node.name).toEqual(['requirepass', ''])
+      } finally {
+        client.disconnect()
+      }
+    }
+    // the masters logged no denied command (a replica syncing with a narrower user would show here)
+    for (const node of stack.nodes.filter((n) => n.role === 'master')) {
+      const client = await connectNode(stack, node)
+      try {
+        expect(await client.call('ACL', 'LOG'), node.name).toEqual([])
+      } finally {
+        client.disconnect()
+      }
+    }
+  })
+
+  it('with another replication password in the master\'s ACL, its replica cannot sync; applying the ACL again lets it', { timeout: 120_000 }, async () => {
+    const [master, replica] = [stack.nodes[0]!, stack.nodes[3]!]
+    const [m, r] = [await connectNode(stack, master), await connectNode(stack, replica)]
+    const link = async () => parseInfo((await r.info('replication')) as string).master_link_status
+    try {
+      await m.call('ACL', 'SETUSER', 'replication', 'resetpass', '>not-the-replication-password')
+      await r.call('CLIENT', 'KILL', 'TYPE', 'master') // the replica reconnects, and must AUTH again
+      await waitFor(
+        async () => {
+          const log = JSON.stringify(await m.call('ACL', 'LOG'))
+          return (log.includes('"auth"') && log.includes('"replication"') && (await link()) === 'down') || 'no refused AUTH as replication yet'
+        },
+        { timeoutMs: 30_000, intervalMs: 200, what: `${master.name} to refuse ${replica.name}'s AUTH as replication` },
+      )
+    } finally {
+      await applyAcl(stack, m) // back to the secrets' ACL (also what `up` does)
+      await m.call('ACL', 'LOG', 'RESET')
+    }
+    try {
+      await waitFor(async () => (await link()) === 'up' || 'link down', { timeoutMs: 30_000, intervalMs: 200, what: `${replica.name} to sync again` })
+    } finally {
+      m.disconnect()
+      r.disconnect()
     }
   })
 

@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { spawnSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connectNode, waitFor } from '@redis-cluster/core'
-import { REPO_ROOT, TEST_IMAGE, allocatePorts, composeUnavailable, docker, runCli } from '@redis-cluster/test-utils'
+import { CONTAINER_UID, USER_NAMES, connectNode, ensureUserSecrets, renderAclFile, userSecretFile, waitFor, type UserName } from '@redis-cluster/core'
+import { REPO_ROOT, TEST_IMAGE, allocatePorts, composeUnavailable, docker, runCli, shareSecretsWithContainers } from '@redis-cluster/test-utils'
 
 // Two "hosts" (127.0.0.2 and 127.0.0.3: all of 127.0.0.0/8 is loopback), each running
 // compose/docker-compose.node.yml as its own project with host networking, on the SAME three
@@ -19,8 +19,10 @@ describe.skipIf(Boolean(unavailable))(`the per-host node stack${unavailable ? ` 
   const run = randomBytes(3).toString('hex')
   const projects = HOSTS.map((_, i) => `rc-node-${run}-${i}`)
   const dir = mkdtempSync(join(tmpdir(), 'rc-node-stack-'))
-  const secret = join(dir, 'redis_password.txt')
-  const password = randomBytes(12).toString('hex')
+  // The same secrets on both hosts, as a user copies secrets/: every user's password and the ACL file the nodes load.
+  const secretsDir = join(dir, 'secrets')
+  const passwords = Object.fromEntries(USER_NAMES.map((user) => [user, randomBytes(12).toString('hex')])) as Record<UserName, string>
+  const password = passwords.admin
   let ports: number[] = []
   let composeCommand: string[] | undefined
 
@@ -29,21 +31,24 @@ describe.skipIf(Boolean(unavailable))(`the per-host node stack${unavailable ? ` 
     composeCommand ??= spawnSync('docker-compose', ['version'], { timeout: 30_000 }).status === 0 ? ['docker-compose'] : ['docker', 'compose']
     const [command, ...pre] = composeCommand
     const vars = Object.fromEntries(ports.flatMap((port, n) => [[`REDIS${n}_PORT`, String(port)], [`REDIS${n}_BUS_PORT`, String(port + 10000)]]))
-    const env = { PATH: process.env.PATH!, ...(host ? { REDIS_HOST_ADDRESS: host } : {}), ...vars, REDIS_IMAGE: TEST_IMAGE, RC_PASSWORD_FILE: secret, REDIS_CLUSTER_NODE_TIMEOUT: '1000' }
+    const env = { PATH: process.env.PATH!, ...(host ? { REDIS_HOST_ADDRESS: host } : {}), ...vars, REDIS_IMAGE: TEST_IMAGE, RC_SECRETS_DIR: secretsDir, REDIS_CLUSTER_NODE_TIMEOUT: '1000' }
     const r = spawnSync(command!, [...pre, ...(project ? ['-p', project] : []), '-f', FILE, ...args], { env, encoding: 'utf8', timeout: 180_000 })
     return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' }
   }
 
   beforeAll(async () => {
     ports = await allocatePorts(3)
-    writeFileSync(secret, `${password}\n`)
+    await ensureUserSecrets(secretsDir, { passwords })
+    shareSecretsWithContainers(secretsDir)
     writeFileSync(join(dir, '.env'), '')
-    // File secrets are bind mounts: the containers' redis user (999) must read it.
+    // What the compose runtime's `up` writes on the toolkit's host (no toolkit stack runs here).
+    const acl = join(secretsDir, 'users.acl')
+    writeFileSync(acl, renderAclFile(Object.fromEntries(USER_NAMES.map((user) => [user, [passwords[user]]])) as Record<UserName, string[]>, { appKeyPatterns: ['*'], defaultUser: false }))
     try {
-      chownSync(secret, -1, 999)
-      chmodSync(secret, 0o640)
+      chownSync(acl, -1, CONTAINER_UID)
+      chmodSync(acl, 0o640)
     } catch {
-      chmodSync(secret, 0o644) // not root: the test dir (0700) still hides it from other host users
+      chmodSync(acl, 0o644) // not root: hashes only, and the test dir (0700) hides it
     }
   })
   afterAll(() => {
@@ -74,17 +79,19 @@ describe.skipIf(Boolean(unavailable))(`the per-host node stack${unavailable ? ` 
     const seeds = HOSTS.flatMap((host) => ports.map((port) => ({ host, port })))
     await waitFor(
       async () => {
-        await Promise.all(seeds.map(async (seed) => (await connectNode({ user: 'default', password }, { name: `${seed.host}:${seed.port}`, ...seed })).disconnect()))
+        await Promise.all(seeds.map(async (seed) => (await connectNode({ user: 'admin', password }, { name: `${seed.host}:${seed.port}`, ...seed })).disconnect()))
         return true
       },
       { timeoutMs: 90_000, intervalMs: 250, what: 'the six containers to answer PING' },
     )
-    // The password is in no container's argv or environment.
+    // No password is in any container's argv or environment.
     const ids = projects.flatMap((p) => docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${p}`]).stdout.split('\n').filter(Boolean))
     expect(ids).toHaveLength(6)
-    expect(docker(['inspect', ...ids]).stdout).not.toContain(password)
+    const inspected = docker(['inspect', ...ids]).stdout
+    for (const user of USER_NAMES) expect(inspected, user).not.toContain(passwords[user])
 
-    const env = { RC_ROOT: REPO_ROOT, RC_ENV_FILE: join(dir, '.env'), RC_DATA_DIR: join(dir, 'toolkit'), RC_PASSWORD_FILE: secret, RC_TIMEOUT_MS: '120000', RC_RUNTIME: 'local' }
+    // The toolkit authenticates as admin (RC_SECRETS_DIR's users/admin.txt).
+    const env = { RC_ROOT: REPO_ROOT, RC_ENV_FILE: join(dir, '.env'), RC_DATA_DIR: join(dir, 'toolkit'), RC_SECRETS_DIR: secretsDir, RC_TIMEOUT_MS: '120000', RC_RUNTIME: 'local' }
     const created = await runCli('init/cluster-create', ['--seeds', seeds.map((s) => `${s.host}:${s.port}`).join(',')], env)
     expect(created.exitCode, created.stdout + created.stderr).toBe(0)
     expect(created.stdout).toMatch(/^cluster formed on 2 hosts: 3 masters, 3 replicas, healthy; no replica on its master's host\n/)
@@ -96,6 +103,17 @@ describe.skipIf(Boolean(unavailable))(`the per-host node stack${unavailable ? ` 
     const nodes = JSON.parse(status.stdout).nodes as { node: string; up: boolean }[]
     expect(nodes.map((n) => n.node).sort()).toEqual(seeds.map((s) => `${s.host}:${s.port}`).sort())
     expect(nodes.every((n) => n.up)).toBe(true)
-    expect(readFileSync(secret, 'utf8').trim()).toBe(password)
+    expect(readFileSync(userSecretFile(secretsDir, 'admin'), 'utf8').trim()).toBe(password)
+    // the replicas sync with the replication user (start-node.sh's masteruser/masterauth)
+    const replicas = await Promise.all(seeds.map(async (seed) => {
+      const client = await connectNode({ user: 'admin', password }, { name: `${seed.host}:${seed.port}`, ...seed })
+      try {
+        return (await client.info('replication')) as string
+      } finally {
+        client.disconnect()
+      }
+    }))
+    const links = replicas.filter((info) => /^role:slave/m.test(info)).map((info) => /^master_link_status:(\w+)/m.exec(info)?.[1])
+    expect(links).toEqual(['up', 'up', 'up'])
   })
 })

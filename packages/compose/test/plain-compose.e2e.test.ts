@@ -2,7 +2,7 @@ import { cpSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { REPO_ROOT, composeUnavailable, createComposeTestStack, docker, runCli, type ComposeTestStack } from '@redis-cluster/test-utils'
+import { REPO_ROOT, composeUnavailable, createComposeTestStack, docker, runCli, shareSecretsWithContainers, type ComposeTestStack } from '@redis-cluster/test-utils'
 
 // A user who types the spec's own commands from the repo root must reach the
 // stack the toolkit started: same project, same containers, and `up -d` must
@@ -19,6 +19,9 @@ describe.skipIf(Boolean(unavailable))(`plain docker-compose from the repo root${
     root = join(test.dir, 'checkout')
     cpSync(join(REPO_ROOT, 'compose'), join(root, 'compose'), { recursive: true, verbatimSymlinks: true })
     cpSync(join(REPO_ROOT, 'conf'), join(root, 'conf'), { recursive: true })
+    // The user's secrets/ where both the toolkit (RC_SECRETS_DIR's default) and the compose file (../secrets) look.
+    cpSync(test.env.RC_SECRETS_DIR!, join(root, 'secrets'), { recursive: true })
+    shareSecretsWithContainers(join(root, 'secrets'))
     // The user's .env: the project name and every port, address and image of the test stack; no RC_* at all.
     const composeVars = Object.entries(test.env).filter(([name]) => !name.startsWith('RC_'))
     writeFileSync(join(root, '.env'), [`COMPOSE_PROJECT_NAME=${test.project}`, ...composeVars.map(([k, v]) => `${k}=${v}`), ''].join('\n'))

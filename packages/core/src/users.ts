@@ -25,8 +25,9 @@ const PERMISSIONS: Record<UserName, (acl: AclSettings) => readonly string[]> = {
   app: (acl) => [...acl.appKeyPatterns.map((p) => `~${p}`), '&*', '+@all', '-@admin', '-@dangerous', ...APP_DENIED_COMMANDS.map((c) => `-${c}`)],
   // What a replica sends its master (Redis' ACL docs): PSYNC, REPLCONF, PING.
   replication: () => ['+psync', '+replconf', '+ping'],
-  // redis_exporter's documented minimum, narrowed to the subcommands it sends (no CLIENT KILL, no CONFIG SET, no EVAL).
-  exporter: () => ['+ping', '+info', '+config|get', '+cluster|info', '+cluster|nodes', '+slowlog|get', '+slowlog|len', '+latency|latest', '+latency|histogram', '+client|list', '+client|info', '+memory|stats', '+select', '+dbsize'],
+  // redis_exporter's documented minimum, narrowed to the subcommands it sends (no CLIENT KILL, no CONFIG SET, no EVAL);
+  // CLIENT SETNAME: it names its connection on every scrape and logs a NOPERM error line per scrape without it (1.45).
+  exporter: () => ['+ping', '+info', '+config|get', '+cluster|info', '+cluster|nodes', '+slowlog|get', '+slowlog|len', '+latency|latest', '+latency|histogram', '+client|list', '+client|info', '+client|setname', '+memory|stats', '+select', '+dbsize'],
   // Taking a backup: health's read (INFO, CLUSTER NODES/INFO, DBSIZE) and `redis-cli --rdb`, a replication-protocol pull.
   backup: () => ['+ping', '+info', '+dbsize', '+cluster|nodes', '+cluster|info', '+cluster|shards', '+sync', '+psync', '+replconf'],
 }

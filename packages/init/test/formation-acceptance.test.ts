@@ -259,7 +259,7 @@ async function runInitScript(side: Side): Promise<{ outcome: Outcome; output: st
   const { code, output } = await run('sh', [join(REPO_ROOT, 'compose/node/init-cluster.sh')], {
     REDIS_NODES: address(side.stack.nodes.filter((n) => !n.added)),
     REDIS_ADDED_NODES: address(side.stack.nodes.filter((n) => n.added)),
-    REDIS_PASSWORD_SECRET: side.stack.secretFile,
+    REDIS_ADMIN_SECRET: side.stack.secretFile, // admin's (RC_PASSWORD_FILE of the test stack)
     INIT_TIMEOUT_S: '30',
     TMPDIR: side.test.dir,
   })

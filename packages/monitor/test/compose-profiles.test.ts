@@ -27,7 +27,7 @@ describe('compose profile monitoring', () => {
     const all = services()
     const exporter = all['redis-exporter']
     expect(exporter.profiles).toEqual(['monitoring'])
-    expect(exporter.secrets).toEqual(['redis_password'])
+    expect(exporter.secrets).toEqual(['user_exporter'])
     expect(exporter.entrypoint).toEqual(['sh', '/usr/local/lib/redis-cluster/start-exporter.sh'])
     expect(exporter.command).toBeUndefined()
     expect(Object.keys(exporter.environment).filter((k) => /PASS|AUTH/i.test(k))).toEqual([])

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
+import { connectNode, userSecretFile, type Stack } from '@redis-cluster/core'
 import { localRuntime, runCompose } from '@redis-cluster/compose'
 import { allocatePorts, composeUnavailable, createComposeTestStack, createTestStack, docker, runCli, type ComposeTestStack, type TestStack } from '@redis-cluster/test-utils'
 import {
@@ -16,6 +17,26 @@ import {
 const EXPORTER_IMAGE = process.env.REDIS_EXPORTER_IMAGE || 'redis-cluster-toolkit/redis-exporter:local'
 const rulesFile = join(PROMETHEUS_DIR, 'redis-alerts.yml')
 const alertNames = (): string[] => readYaml(rulesFile).groups.flatMap((g: any) => g.rules.map((r: any) => r.alert))
+// The exporter's log lines that say a scrape went wrong (a command its user may not run is NOPERM).
+// redis_exporter 1.45 logs "Loaded N entries from <password file>" at level=error: not a failure.
+const exporterErrors = (log: string): string[] => log.split('\n').filter((l) => /NOPERM|WRONGPASS|NOAUTH|level=error/.test(l) && !/Loaded \d+ entries from/.test(l))
+/** What any node refused the exporter user (ACL LOG: a denied command or a failed AUTH), read as admin. */
+async function deniedToExporter(stack: Stack): Promise<string[]> {
+  const denied: string[] = []
+  for (const node of stack.nodes) {
+    const client = await connectNode(stack, node)
+    try {
+      const entries = (await client.call('ACL', 'LOG')) as unknown[][]
+      for (const entry of entries) {
+        const fields = Object.fromEntries(Array.from({ length: entry.length / 2 }, (_, i) => [entry[2 * i], entry[2 * i + 1]]))
+        if (fields.username === 'exporter') denied.push(`${node.name}: ${fields.reason} ${fields.object}`)
+      }
+    } finally {
+      client.disconnect()
+    }
+  }
+  return denied
+}
 
 describe('monitoring on the real exporter and Prometheus (local runtime)', () => {
   let test: TestStack
@@ -37,7 +58,7 @@ describe('monitoring on the real exporter and Prometheus (local runtime)', () =>
     prometheusUrl = `http://127.0.0.1:${prometheusPort}`
 
     exporter = startChild('sh', [START_EXPORTER], {
-      REDIS_PASSWORD_SECRET: test.env.RC_PASSWORD_FILE!,
+      REDIS_EXPORTER_SECRET: userSecretFile(test.env.RC_SECRETS_DIR!, 'exporter'),
       REDIS_EXPORTER_PASSWORD_MAP: join(test.dir, 'exporter-passwords.json'),
       REDIS_NODES: test.ports.map((p) => `127.0.0.1:${p}`).join(' '),
       REDIS_EXPORTER_BIN: 'prometheus-redis-exporter',
@@ -72,7 +93,7 @@ describe('monitoring on the real exporter and Prometheus (local runtime)', () =>
     await test?.cleanup()
   })
 
-  it('the exporter answers for all six nodes with the password map it wrote from the secret', async () => {
+  it('the exporter answers for all six nodes as the exporter user, with the password map it wrote from its secret', async () => {
     const stack = test.load()
     const names = new Set<string>()
     for (const [i, node] of stack.nodes.entries()) {
@@ -81,12 +102,15 @@ describe('monitoring on the real exporter and Prometheus (local runtime)', () =>
       expect(text, node.name).toMatch(new RegExp(`^redis_instance_info\\{.*role="${node.role === 'master' ? 'master' : 'slave'}"`, 'm'))
       scrapedNames(text).forEach((n) => names.add(n))
     }
+    // its user's rules (core's users.ts) allow every command it sends
+    expect(exporterErrors(exporter!.output())).toEqual([])
+    expect(await deniedToExporter(stack)).toEqual([])
     // the checked-in list the Grafana and rule tests rely on is what this exporter really emits
     expect([...exporterMetricNames()].filter((n) => !names.has(n))).toEqual([])
     // a target the map has no password for is refused by Redis: redis_up 0, which RedisNodeDown reports
     const unknown = await getText(`${exporterUrl}/scrape?target=redis://localhost:${test.ports[0]}`)
     expect(unknown).toMatch(/^redis_up 0$/m)
-    expect(unknown).toMatch(/^redis_exporter_last_scrape_error\{err=".*NOAUTH.*"\} 1$/m)
+    expect(unknown).toMatch(/^redis_exporter_last_scrape_error\{err=".*(NOAUTH|WRONGPASS).*"\} 1$/m)
     // /metrics carries no Redis data (empty --redis.addr): only /scrape?target= does
     expect(await getText(`${exporterUrl}/metrics`)).not.toMatch(/^redis_up /m)
     // the password is in the 0600 map only: not in the exporter's argv or environment
@@ -94,7 +118,7 @@ describe('monitoring on the real exporter and Prometheus (local runtime)', () =>
     expect(statSync(map).mode & 0o777).toBe(0o600)
     expect(Object.keys(JSON.parse(readFileSync(map, 'utf8')))).toEqual(test.ports.map((p) => `redis://127.0.0.1:${p}`))
     const pid = exporter!.process.pid!
-    for (const file of ['cmdline', 'environ']) expect(readFileSync(`/proc/${pid}/${file}`, 'utf8')).not.toContain(test.password)
+    for (const file of ['cmdline', 'environ']) expect(readFileSync(`/proc/${pid}/${file}`, 'utf8')).not.toContain(stack.users!.exporter[0]!)
   })
 
   it('Prometheus scrapes the six nodes through the exporter and loads every alert rule', async () => {
@@ -161,7 +185,7 @@ describe.skipIf(composeSkip !== undefined)(`the compose monitoring profile's exp
   }, 240_000)
   afterAll(() => test?.cleanup(), 120_000)
 
-  it('scrapes all six node containers, with the password in neither argv nor env (docker inspect)', async () => {
+  it('scrapes all six node containers as the exporter user, denied nothing, with no password in argv or env (docker inspect)', async () => {
     const [hostPort] = await allocatePorts(1)
     const stack = test.load({ REDIS_EXPORTER_IMAGE: EXPORTER_IMAGE, REDIS_EXPORTER_HOST_PORT: `${hostPort}` })
     await runCompose(stack, ['--profile', 'monitoring', 'up', '-d', '--no-deps', 'redis-exporter'])
@@ -173,10 +197,19 @@ describe.skipIf(composeSkip !== undefined)(`the compose monitoring profile's exp
     }
     const [id] = docker(['ps', '-q', '--filter', `label=com.docker.compose.project=${test.project}`, '--filter', 'label=com.docker.compose.service=redis-exporter']).stdout.split('\n')
     expect(id).toBeTruthy()
+    // `default` is off and the container holds only the exporter's password: redis_up 1 means it logged in as `exporter`; no node refused it anything
+    const logs = docker(['logs', id!])
+    expect(exporterErrors(logs.stdout + logs.stderr)).toEqual([])
+    expect(await deniedToExporter(stack)).toEqual([])
+    expect(docker(['exec', id!, 'ls', '/run/secrets']).stdout.split(/\s+/).filter(Boolean)).toEqual(['user_exporter'])
     const inspect = docker(['inspect', id!])
     expect(inspect.code).toBe(0)
-    expect(inspect.stdout).not.toContain(test.password)
-    expect(docker(['top', id!]).stdout).not.toContain(test.password)
+    const top = docker(['top', id!]).stdout
+    for (const password of Object.values(stack.users!).flat()) {
+      expect(inspect.stdout).not.toContain(password)
+      expect(top).not.toContain(password)
+    }
+    expect(inspect.stdout).toContain('REDIS_USER=exporter')
     // the map lives on the container's tmpfs, readable by the exporter's user alone
     expect(docker(['exec', id!, 'ls', '-ln', '/tmp/redis-exporter-passwords.json']).stdout).toMatch(/^-rw------- +1 999 999 /)
   }, 120_000)

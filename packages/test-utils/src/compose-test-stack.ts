@@ -1,7 +1,7 @@
 import { chmodSync, chownSync } from 'node:fs'
-import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { spawnSync } from 'node:child_process'
+import { CONTAINER_UID, USER_NAMES, userSecretFile } from '@redis-cluster/core'
 import { composeRuntime } from '@redis-cluster/compose'
 import { createTestStack, type TestStack } from './test-stack.ts'
 
@@ -49,9 +49,22 @@ export interface ComposeTestStack extends TestStack {
   readonly project: string
 }
 
+/** Makes each user's secret in secretsDir readable by the containers' redis user (file secrets are bind mounts), as `pnpm secrets:init` does for compose. */
+export function shareSecretsWithContainers(secretsDir: string): void {
+  for (const user of USER_NAMES) {
+    const file = userSecretFile(secretsDir, user)
+    try {
+      chownSync(file, -1, CONTAINER_UID)
+      chmodSync(file, 0o640)
+    } catch {
+      chmodSync(file, 0o644) // not root: the test dir (0700) still hides it from other host users
+    }
+  }
+}
+
 /**
  * A throwaway compose stack: own project name, network name and subnet, own
- * ports (never 6379-6384), own secret (readable by the containers' uid 999),
+ * ports (never 6379-6384), own user secrets (readable by the containers' uid 999),
  * the offline image, and a 1 s node timeout for quick failovers.
  */
 export async function createComposeTestStack(): Promise<ComposeTestStack> {
@@ -74,14 +87,7 @@ export async function createComposeTestStack(): Promise<ComposeTestStack> {
       REDIS_INSIGHT_IP: `${prefix}.22`,
     },
   })
-  // File secrets are bind mounts: the containers' redis user (999) must read it.
-  const secretFile = join(base.dir, 'redis_password.txt')
-  try {
-    chownSync(secretFile, -1, 999)
-    chmodSync(secretFile, 0o640)
-  } catch {
-    chmodSync(secretFile, 0o644) // not root: the test dir (0700) still hides it from other host users
-  }
+  shareSecretsWithContainers(base.env.RC_SECRETS_DIR!)
   return {
     ...base,
     project,
