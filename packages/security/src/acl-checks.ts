@@ -1,0 +1,121 @@
+import { desiredAcl, type NodeClient } from '@redis-cluster/core'
+import { judgeNodes, type AuditCheck, type AuditContext, type Verdict } from './audit.ts'
+import { compareUser } from './acl-compare.ts'
+import { askNodes, configGet } from './node-checks.ts'
+
+/** `up` makes every node's ACL and masteruser what core declares (applyAclEverywhere). */
+const REAPPLY = '`pnpm run up` (it re-applies the declared ACL and masteruser on every node)'
+
+/** The ACL items judge users the toolkit declares: on the external runtime the cluster's users are its own. */
+function notOurs({ stack }: AuditContext): Verdict | undefined {
+  if (stack.users) return undefined
+  return { skip: true, detail: `${stack.runtime} runtime: the cluster's users are its own (the toolkit knows only ${stack.user}'s password), not the toolkit's declared ones` }
+}
+
+/** What `app` must never run (the issue's list, and @admin ones), as ACL DRYRUN arguments. */
+const DANGEROUS: readonly (readonly string[])[] = [['FLUSHALL'], ['FLUSHDB'], ['CONFIG', 'GET', 'x'], ['CONFIG', 'SET', 'x', 'y'], ['KEYS', '*'], ['DEBUG', 'HELP'], ['SHUTDOWN'], ['ACL', 'SETUSER', 'x'], ['CLUSTER', 'RESET'], ['MONITOR']]
+
+/** Redis' glob (stringmatchlen) as a RegExp: `*`, `?`, `[...]` (`^` negates) and `\\` escapes. */
+function globToRegExp(pattern: string): RegExp {
+  const source = pattern.replace(/\\(.)|([*?])|(\[\^?)|([.+^${}()|\]\\/])/g, (_, escaped: string, wild: string, open: string, special: string) => {
+    if (escaped !== undefined) return `\\${escaped}`
+    if (wild) return wild === '*' ? '[\\s\\S]*' : '[\\s\\S]'
+    if (open) return open === '[^' ? '[^' : '['
+    return special === ']' ? ']' : `\\${special}`
+  })
+  return new RegExp(`^${source}$`)
+}
+
+/** A key none of the patterns matches (undefined when they match everything). */
+export function keyOutside(patterns: readonly string[]): string | undefined {
+  const matchers = patterns.map(globToRegExp)
+  return ['rc-audit:outside', '~rc-audit~', '\u0001'].find((key) => !matchers.some((m) => m.test(key)))
+}
+
+async function dryRun(client: NodeClient, user: string, argv: readonly string[]): Promise<string> {
+  try {
+    return String(await client.call('ACL', 'DRYRUN', user, ...argv))
+  } catch (error) {
+    // a user the node lacks can run nothing; acl-users reports it missing
+    if (/User '.*' not found/i.test((error as Error).message)) return 'missing'
+    throw error
+  }
+}
+
+export const appDeniedCheck: AuditCheck = {
+  id: 'app-denied',
+  title: 'app denied the dangerous commands and keys outside RC_APP_KEY_PATTERN',
+  async run(context) {
+    const skip = notOurs(context)
+    if (skip) return skip
+    const { acl } = context.stack
+    // RC_DEFAULT_USER=1 makes `default` the app user under another name
+    const users = acl.defaultUser ? ['app', 'default'] : ['app']
+    const outside = acl.appKeyPatterns.includes('*') ? undefined : keyOutside(acl.appKeyPatterns)
+    const answers = await askNodes(context, async (client) => {
+      const allowed: string[] = []
+      for (const user of users) {
+        for (const argv of DANGEROUS) if ((await dryRun(client, user, argv)) === 'OK') allowed.push(`${user} may run ${argv.join(' ')}`)
+        if (outside !== undefined && (await dryRun(client, user, ['GET', outside])) === 'OK') allowed.push(`${user} reaches key ${JSON.stringify(outside)}, outside RC_APP_KEY_PATTERN (${acl.appKeyPatterns.join(' ')})`)
+      }
+      return allowed
+    })
+    const keys = outside !== undefined ? `, nor key ${JSON.stringify(outside)}` : ''
+    return judgeNodes(
+      answers.flatMap(({ node, answer }) => (answer.length > 0 ? [`${node}: ${answer.join(', ')}`] : [])),
+      `${users.join(' and ')} may run none of ${DANGEROUS.map((argv) => argv[0]).filter((c, i, all) => all.indexOf(c) === i).join(', ')}${keys} on all ${answers.length} nodes (ACL DRYRUN)`,
+      REAPPLY,
+      outside === undefined ? 'RC_APP_KEY_PATTERN is `*` (the default): app may touch every key, as declared' : undefined,
+    )
+  },
+}
+
+export const aclUsersCheck: AuditCheck = {
+  id: 'acl-users',
+  title: "each user's permissions no wider than declared",
+  async run(context) {
+    const skip = notOurs(context)
+    if (skip) return skip
+    const declared = desiredAcl(context.stack.users!, context.stack.acl)
+    const answers = await askNodes(context, async (client) => {
+      const wider: string[] = []
+      const narrower: string[] = []
+      for (const name of (await client.call('ACL', 'USERS')) as string[]) if (!declared.has(name)) wider.push(`undeclared user ${name}`)
+      for (const [user, rules] of declared) {
+        const drift = await compareUser(client, user, rules)
+        if (drift.missing) narrower.push(`${user} missing`)
+        if (drift.wider.length > 0) wider.push(`${user} has ${shorten(drift.wider)}`)
+        if (drift.narrower.length > 0) narrower.push(`${user} lacks ${shorten(drift.narrower.map((r) => r.replace(/^no /, '')))}`)
+      }
+      return { wider, narrower }
+    })
+    const wider = answers.flatMap(({ node, answer }) => answer.wider.map((w) => `${node}: ${w} beyond its declaration`))
+    const narrower = answers.flatMap(({ node, answer }) => answer.narrower.map((n) => `${node}: ${n}`))
+    const undeclared = wider.some((w) => w.includes('undeclared user'))
+    const fix = `${REAPPLY}${undeclared ? '; an undeclared user: `ACL DELUSER <user>` then `ACL SAVE` on that node (pnpm cli)' : ''}`
+    // a user narrower than declared is no hole, but a toolkit command or client may fail: said, and FAIL only when also missing
+    const missing = narrower.filter((n) => n.endsWith(' missing'))
+    if (wider.length > 0 || missing.length > 0) return { pass: false, detail: [...wider, ...narrower].join('; '), fix }
+    return judgeNodes([], `${[...declared.keys()].join(', ')} as declared on all ${answers.length} nodes, and no other user`, fix, narrower.length > 0 ? `narrower than declared (commands may fail): ${narrower.join('; ')}; fix: ${REAPPLY}` : undefined)
+  },
+}
+
+/** At most a few rules, then how many more. */
+function shorten(rules: readonly string[], max = 6): string {
+  return rules.length <= max ? rules.join(' ') : `${rules.slice(0, max).join(' ')} and ${rules.length - max} more`
+}
+
+export const replicationUserCheck: AuditCheck = {
+  id: 'replication-user',
+  title: 'replicas authenticate as the replication user (masteruser)',
+  async run(context) {
+    const skip = notOurs(context)
+    if (skip) return skip
+    const answers = await askNodes(context, (client) => configGet(client, 'masteruser'))
+    return judgeNodes(
+      answers.filter(({ answer }) => answer !== 'replication').map(({ node, answer }) => `${node}: masteruser ${answer ? JSON.stringify(answer) : 'unset'}`),
+      `masteruser replication on all ${answers.length} nodes`,
+      REAPPLY,
+    )
+  },
+}
