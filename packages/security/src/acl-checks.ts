@@ -78,24 +78,23 @@ export const aclUsersCheck: AuditCheck = {
     if (skip) return skip
     const declared = desiredAcl(context.stack.users!, context.stack.acl)
     const answers = await askNodes(context, async (client) => {
-      const wider: string[] = []
+      const undeclared = ((await client.call('ACL', 'USERS')) as string[]).filter((name) => !declared.has(name))
+      const wider = undeclared.map((name) => `undeclared user ${name}`)
+      const missing: string[] = []
       const narrower: string[] = []
-      for (const name of (await client.call('ACL', 'USERS')) as string[]) if (!declared.has(name)) wider.push(`undeclared user ${name}`)
       for (const [user, rules] of declared) {
         const drift = await compareUser(client, user, rules)
-        if (drift.missing) narrower.push(`${user} missing`)
-        if (drift.wider.length > 0) wider.push(`${user} has ${shorten(drift.wider)}`)
-        if (drift.narrower.length > 0) narrower.push(`${user} lacks ${shorten(drift.narrower.map((r) => r.replace(/^no /, '')))}`)
+        if (drift.missing) missing.push(`${user} missing`)
+        if (drift.wider.length > 0) wider.push(`${user} has ${shorten(drift.wider)} beyond its declaration`)
+        if (drift.narrower.length > 0) narrower.push(`${user} lacks ${shorten(drift.narrower)}`)
       }
-      return { wider, narrower }
+      return { wider, missing, narrower, undeclared: undeclared.length > 0 }
     })
-    const wider = answers.flatMap(({ node, answer }) => answer.wider.map((w) => `${node}: ${w} beyond its declaration`))
-    const narrower = answers.flatMap(({ node, answer }) => answer.narrower.map((n) => `${node}: ${n}`))
-    const undeclared = wider.some((w) => w.includes('undeclared user'))
-    const fix = `${REAPPLY}${undeclared ? '; an undeclared user: `ACL DELUSER <user>` then `ACL SAVE` on that node (pnpm cli)' : ''}`
-    // a user narrower than declared is no hole, but a toolkit command or client may fail: said, and FAIL only when also missing
-    const missing = narrower.filter((n) => n.endsWith(' missing'))
-    if (wider.length > 0 || missing.length > 0) return { pass: false, detail: [...wider, ...narrower].join('; '), fix }
+    const each = (pick: (a: (typeof answers)[number]['answer']) => string[]) => answers.flatMap(({ node, answer }) => pick(answer).map((line) => `${node}: ${line}`))
+    const [wider, missing, narrower] = [each((a) => a.wider), each((a) => a.missing), each((a) => a.narrower)]
+    const fix = `${REAPPLY}${answers.some(({ answer }) => answer.undeclared) ? '; an undeclared user: `ACL DELUSER <user>` then `ACL SAVE` on that node (pnpm cli)' : ''}`
+    // narrower than declared is no hole (a toolkit command or a client may fail): a note; a missing user is a FAIL
+    if (wider.length > 0 || missing.length > 0) return { pass: false, detail: [...wider, ...missing, ...narrower].join('; '), fix }
     return judgeNodes([], `${[...declared.keys()].join(', ')} as declared on all ${answers.length} nodes, and no other user`, fix, narrower.length > 0 ? `narrower than declared (commands may fail): ${narrower.join('; ')}; fix: ${REAPPLY}` : undefined)
   },
 }

@@ -11,7 +11,7 @@ export interface ShownUser {
   readonly selectors: readonly unknown[]
 }
 
-/** How a node's user differs from its declaration: what it has beyond it (rules, in ACL syntax) and what it lacks. */
+/** How a node's user differs from its declaration: rules (ACL syntax) it has beyond it, and declared ones it lacks. */
 export interface UserDrift {
   readonly missing: boolean
   readonly wider: readonly string[]
@@ -52,9 +52,9 @@ function replyOf([error, result]: [Error | null, unknown]): unknown {
 export async function compareUser(client: NodeClient, user: string, declared: readonly string[]): Promise<UserDrift> {
   const probe = `rc-audit-${randomBytes(6).toString('hex')}`
   const rules = declared.map((rule) => (rule === 'on' ? 'off' : rule))
-  const exec = async (between: (string | number)[][]) => {
+  const exec = async (between: string[][]) => {
     const multi = client.multi().call('ACL', 'SETUSER', probe, 'reset', ...rules)
-    for (const command of between) multi.call(command[0] as string, ...command.slice(1))
+    for (const command of between) multi.call(command[0]!, ...command.slice(1))
     const replies = (await multi.call('ACL', 'DELUSER', probe).exec()) ?? []
     replyOf(replies[0] as [Error | null, unknown])
     return replies.slice(1, -1) as [Error | null, unknown][]
@@ -72,10 +72,10 @@ export async function compareUser(client: NodeClient, user: string, declared: re
     ...beyond(have.selectors.map(String), want.selectors.map(String)).map((s) => `(${s})`),
   ]
   const narrower = [
-    ...(declared.includes('on') && !have.flags.includes('on') ? ['off'] : []),
-    ...beyond(want.passwords, have.passwords).map((hash) => `no #${hash.slice(0, 12)}...`),
-    ...beyond(want.keys, have.keys).map((k) => `no ${k}`),
-    ...beyond(want.channels, have.channels).map((c) => `no ${c}`),
+    ...(declared.includes('on') && !have.flags.includes('on') ? ['on'] : []),
+    ...beyond(want.passwords, have.passwords).map((hash) => `#${hash.slice(0, 12)}... (its secret's password)`),
+    ...beyond(want.keys, have.keys),
+    ...beyond(want.channels, have.channels),
   ]
   if (have.commands !== want.commands) {
     const commands = await commandProbes(client)
@@ -87,7 +87,7 @@ export async function compareUser(client: NodeClient, user: string, declared: re
     }
     commands.forEach(({ name }, i) => {
       if (runs(2 * i) && !runs(2 * i + 1)) wider.push(`+${name}`)
-      if (!runs(2 * i) && runs(2 * i + 1)) narrower.push(`-${name}`)
+      if (!runs(2 * i) && runs(2 * i + 1)) narrower.push(`+${name}`)
     })
   }
   return { missing: false, wider, narrower }

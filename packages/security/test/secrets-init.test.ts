@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CONTAINER_UID, USER_NAMES, loadStack, userSecretFile } from '@redis-cluster/core'
-import { REPO_ROOT, runCli } from '@redis-cluster/test-utils'
+import { REPO_ROOT, createTestStack, formTestStack, runCli } from '@redis-cluster/test-utils'
+import { auditStack } from '../src/index.ts'
+import { secretFilesCheck } from '../src/host-checks.ts'
 
 describe('secrets:init', () => {
   let dir: string
@@ -80,6 +82,19 @@ describe('secrets:init', () => {
     expect(result.exitCode, result.stderr).toBe(0)
     expect(result.stdout).toMatch(/^secrets:init: nothing to do \(RC_RUNTIME=external: the cluster's users are its own; the toolkit's password is .*outside\.txt \(RC_PASSWORD_FILE\)\)$/m)
     expect(() => statSync(secretsDir)).toThrow()
+  })
+
+  it('what set-up does on the local runtime (secrets:init, then up) passes the audit\'s secret-files item', async () => {
+    const test = await createTestStack()
+    try {
+      rmSync(join(test.dir, 'secrets'), { recursive: true })
+      const init = await runCli('security/secrets-init', [], test.env)
+      expect(init.exitCode, init.stderr).toBe(0)
+      const stack = await formTestStack(test)
+      expect((await auditStack(stack, [secretFilesCheck])).checks[0]).toMatchObject({ status: 'PASS', detail: expect.stringMatching(/^admin\.txt, app\.txt, replication\.txt, exporter\.txt, backup\.txt, redis-node-0\/users\.acl, .*: mode 0600, owner \d+:\d+$/) })
+    } finally {
+      await test.cleanup()
+    }
   })
 
   it('exits 78 naming the path when the secrets folder cannot be created', async () => {
