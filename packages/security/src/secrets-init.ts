@@ -53,13 +53,13 @@ export function renderSecretsInit(result: SecretsInitResult): string {
   const mode = result.mode === '0640' ? `mode 0640, group ${CONTAINER_UID}: the containers' redis user reads them` : 'mode 0600'
   return [
     ...result.created.map((file) => `created ${file} (${mode})`),
-    ...(result.kept.length > 0 ? [`kept ${result.kept.join(', ')} (existing secrets are never overwritten)`] : []),
+    ...(result.created.length > 0 && result.kept.length > 0 ? [`kept ${result.kept.join(', ')} (existing secrets are never overwritten)`] : []),
     ...(result.migratedFrom
       ? [
           `migrated ${result.migratedFrom} (the one password of an older version) to the admin user's secret: the toolkit keeps its password`,
           'nodes started before this still have that one password and no ACL users: run `pnpm run down && pnpm run up` once',
         ]
       : []),
-    result.created.length > 0 ? `${result.created.length} secret(s) created in ${result.secretsDir}` : `every user has a secret in ${result.secretsDir}`,
+    result.created.length > 0 ? `${result.created.length} secret(s) created in ${result.secretsDir}` : `every user has a secret in ${result.secretsDir} (kept as they are)`,
   ].join('\n')
 }

@@ -37,6 +37,8 @@ describe('secrets:init', () => {
     expect(loadStack({ env: { PATH: process.env.PATH, ...env } }).users?.admin).toEqual([read('admin')])
 
     const before = USER_NAMES.map(read)
+    const plain = await runCli('security/secrets-init', [], env)
+    expect(plain.stdout).toBe(`every user has a secret in ${secretsDir} (kept as they are)\n`)
     const again = await runCli('security/secrets-init', ['--json'], env)
     expect(again.exitCode, again.stderr).toBe(0)
     expect(JSON.parse(again.stdout)).toMatchObject({ created: [], kept: USER_NAMES.map((user) => userSecretFile(secretsDir, user)), mode: '0600', runtime: 'local' })
