@@ -97,12 +97,14 @@ describe('security:audit, ACL users (local runtime)', () => {
 
   it('permissions: FAIL naming user, node and the extra rule (command, key pattern, password, user), or a missing user; PASS after `up`', async () => {
     await onNode([1], 'ACL', 'SETUSER', 'exporter', '+keys')
+    await onNode([3], 'ACL', 'SETUSER', 'replication', '+client|kill')
     await onNode([4], 'ACL', 'SETUSER', 'backup', '~backup:*', '>an-extra-password')
     await onNode([5], 'ACL', 'SETUSER', 'intruder', 'on', '>x', '+@all')
     const fail = await audit(aclUsersCheck)
     expect(fail.status).toBe('FAIL')
     expect(fail.detail.split('; ')).toEqual([
       'redis-node-1: exporter has +keys beyond its declaration',
+      'redis-node-3: replication has +client|kill beyond its declaration',
       expect.stringMatching(/^redis-node-4: backup has #[0-9a-f]{12}\.\.\. \(a password not in its secret\) ~backup:\* beyond its declaration$/),
       'redis-node-5: undeclared user intruder',
     ])
