@@ -18,12 +18,14 @@ export interface StandardSample {
 /**
  * The standard flow, as the Redis docs run it: start six servers, wait for
  * PING, `redis-cli --cluster create ... --cluster-replicas 1 --cluster-yes`,
- * then poll until full health. `stack` gives the ports and the password (which
+ * then poll until full health. `ours` gives the ports and the admin password (which
  * reaches the servers through a 0600 conf file and redis-cli through
  * REDISCLI_AUTH, never argv); the servers live in `workDir` and are stopped
  * and deleted before this returns.
  */
-export async function runStandardUp(stack: Stack, config: StandardConfig, workDir: string): Promise<StandardSample> {
+export async function runStandardUp(ours: Stack, config: StandardConfig, workDir: string): Promise<StandardSample> {
+  // The docs' flow has one password (requirepass, the default user), not our ACL users.
+  const stack: Stack = { ...ours, user: 'default' }
   await waitPortsFree(stack)
   const confFiles = stack.nodes.map((node) => writeNodeConf(stack, config, join(workDir, node.name), node.port, node.busPort))
   const servers: ChildProcess[] = []

@@ -53,7 +53,7 @@ export class RestorePipe {
     const pipe = new RestorePipe(node, socket)
     const timer = setTimeout(() => pipe.fail(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), CONNECT_TIMEOUT_MS)
     try {
-      const refused = await pipe.send(encode(['AUTH', stack.password]), [{ key: Buffer.from('AUTH'), ttl: 0, payload: Buffer.alloc(0) }])
+      const refused = await pipe.send(encode(['AUTH', ...(stack.user === 'default' ? [] : [stack.user]), stack.password]), [{ key: Buffer.from('AUTH'), ttl: 0, payload: Buffer.alloc(0) }])
       if (refused[0]) throw describeRedisError(node, Object.assign(new Error(refused[0].message), { name: 'ReplyError' }), 'auth')
       return pipe
     } catch (error) {

@@ -1,6 +1,6 @@
 import { mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CheckFailedError, connectNode, describeFsError, formatRanges, loadZx, readNodes, type Stack } from '@redis-cluster/core'
+import { CheckFailedError, asUser, connectNode, describeFsError, formatRanges, loadZx, readNodes, type Stack } from '@redis-cluster/core'
 import { MANIFEST_FILE, MANIFEST_FORMAT, TOOLKIT_VERSION, backupName, sealManifest, type Manifest, type ShardManifest } from './manifest.ts'
 import { checkRdb, pullRdb, rdbProblem, sha256File } from './rdb.ts'
 import { applyRetention, type RetentionPolicy } from './retention.ts'
@@ -35,8 +35,10 @@ export async function takeBackup(stack: Stack, options: TakeBackupOptions = {}):
   const started = new Date()
   const root = options.dir ?? stack.backup.dir
   const { progress = () => {}, notice = () => {} } = options
+  // Everything a backup sends to the nodes goes as the backup user: read the cluster, pull each RDB, nothing else.
+  const reader = asUser(stack, 'backup')
   // zx (which runs redis-cli and redis-check-rdb) loads while the nodes are read, not after: ~80 ms off the critical path.
-  const [readings] = await Promise.all([readNodes(stack), loadZx()])
+  const [readings] = await Promise.all([readNodes(reader), loadZx()])
   const { shards, notices } = planShards(readings, { allowMaster: options.allowMaster })
   notices.forEach(notice)
   // Chosen now, as the manifest names it; under the stack lock no other backup takes it meanwhile.
@@ -45,7 +47,7 @@ export async function takeBackup(stack: Stack, options: TakeBackupOptions = {}):
   await fsStep(() => mkdir(tmp, { recursive: true }))
   let taken: ShardManifest[]
   try {
-    const results = await Promise.allSettled(shards.map((shard) => backUpShard(stack, shard, tmp, progress)))
+    const results = await Promise.allSettled(shards.map((shard) => backUpShard(reader, shard, tmp, progress)))
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed) throw failed.reason
     taken = results.map((r) => (r as PromiseFulfilledResult<ShardManifest>).value)

@@ -88,7 +88,7 @@ describe('restore --logical', () => {
     await flushMasters(stack)
     const readings = (await readNodes(stack)).filter(answered)
     const id = (name: string) => readings.find((r) => r.node.name === name)!.id
-    execFileSync('redis-cli', ['--cluster', 'reshard', `127.0.0.1:${stack.nodes[0]!.port}`, '--cluster-from', id('redis-node-0'), '--cluster-to', id('redis-node-1'), '--cluster-slots', '100', '--cluster-yes'], {
+    execFileSync('redis-cli', ['--user', stack.user, '--cluster', 'reshard', `127.0.0.1:${stack.nodes[0]!.port}`, '--cluster-from', id('redis-node-0'), '--cluster-to', id('redis-node-1'), '--cluster-slots', '100', '--cluster-yes'], {
       env: { ...process.env, REDISCLI_AUTH: stack.password },
       stdio: 'ignore',
     })

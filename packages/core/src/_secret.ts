@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Settings } from './settings.ts'
-import { USER_NAMES, pendingSecretFile, userSecretFile, type UserName, type UserPasswords } from './users.ts'
+import { USER_NAMES, pendingSecretFile, secretFileOf, userSecretFile, type UserName, type UserPasswords } from './users.ts'
 
 export type SecretResult =
   | { password: string; notice?: string }
@@ -58,7 +58,7 @@ export function readStackSecrets({ root, secretsDir, settings, required }: { roo
   const none = { ownFile, ownPassword: '', users: undefined, problems: [], hint: undefined, notices: [] }
   if (!ownFile) return { ...none, problems: [`RC_USER='${settings.user}' is not one of the toolkit's users (${USER_NAMES.join(', ')}): set RC_PASSWORD_FILE to its password file`] }
   if (required === 'none') return none
-  const fileOf = (user: UserName) => (user === own ? ownFile : userSecretFile(secretsDir, user))
+  const fileOf = (user: UserName) => secretFileOf({ user: own ?? '', secretFile: ownFile, secretsDir }, user)
   const reads = [...(required === 'all' ? USER_NAMES.map((user) => ({ user: user as UserName | undefined, file: fileOf(user) })) : []), ...(required === 'all' && own ? [] : [{ user: own, file: ownFile }])]
   const results = reads.map(({ user, file }) => ({ user, file, result: readSecret(file) }))
   const problems: string[] = []

@@ -13,19 +13,23 @@ export function asUser<S extends Credentials & Pick<Stack, 'users'>>(stack: S, u
   return password === undefined ? stack : { ...stack, user, password }
 }
 
+/** Not `reset`: that also sets sanitize-payload, which a user loaded from the ACL file lacks, so every `up` would see a change. */
+const CLEAR = ['resetpass', 'resetkeys', 'resetchannels', '-@all', 'clearselectors']
+
 /**
  * Makes one node's ACL what the secrets and settings declare (users.ts),
  * then saves it to the node's ACL file, and points its replication at the
- * replication user. Each user is one ACL SETUSER `reset ...`: atomic, so no
- * client ever sees a user half-defined, and idempotent, so `up` applies it
- * every time and learns whether anything changed by comparing ACL LIST
- * before and after. Returns whether it changed.
+ * replication user. Each user is one ACL SETUSER that first clears what a
+ * line of the ACL file starts without: atomic, so no client ever sees a user
+ * half-defined, and idempotent, so `up` applies it every time and learns
+ * whether anything changed by comparing ACL LIST before and after. Returns
+ * whether it changed.
  */
 export async function applyAcl(stack: Pick<Stack, 'users' | 'acl'>, client: NodeClient): Promise<boolean> {
   const users = stack.users
   if (!users) throw new ConfigError('the ACL users are unknown here (no user secrets loaded)', 'run on a stack this toolkit starts (local or compose)')
   const before = (await client.call('ACL', 'LIST')) as string[]
-  for (const [user, rules] of desiredAcl(users, stack.acl)) await client.call('ACL', 'SETUSER', user, 'reset', ...rules)
+  for (const [user, rules] of desiredAcl(users, stack.acl)) await client.call('ACL', 'SETUSER', user, ...CLEAR, ...rules)
   await client.config('SET', 'masteruser', 'replication', 'masterauth', users.replication[0]!)
   const after = (await client.call('ACL', 'LIST')) as string[]
   const changed = before.join('\n') !== after.join('\n')

@@ -41,6 +41,11 @@ export type Credentials = Pick<Stack, 'user' | 'password'>
 /** ioredis' AUTH options: `default` is Redis' user for AUTH without a name (a cluster with one password). */
 const credentials = ({ user, password }: Credentials) => (user === 'default' ? { password } : { username: user, password })
 
+/** MIGRATE's authentication to the target, as the client's own user (a command argument to Redis, never a process argument). */
+export function migrateAuth({ user, password }: Credentials): string[] {
+  return user === 'default' ? ['AUTH', password] : ['AUTH2', user, password]
+}
+
 /**
  * A connection to one node that fails fast: no reconnect loop, no offline
  * queue, one try per command, a deadline on connect, AUTH and every command.

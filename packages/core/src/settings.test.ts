@@ -23,11 +23,25 @@ describe('readSettings()', () => {
         backupKeepDays: undefined,
         seeds: [],
         passwordFile: undefined,
+        secretsDir: 'secrets',
+        user: 'admin',
+        acl: { appKeyPatterns: ['*'], defaultUser: false },
       },
       problems: [],
       invalid: new Set(),
       notices: [],
     })
+  })
+
+  it('ACL settings: key patterns split on blanks, user names checked; the retired REDIS_PASSWORD_FILE gets a notice', () => {
+    const { settings, problems, notices } = readSettings({ RC_APP_KEY_PATTERN: ' app:* jobs:{*} ', RC_DEFAULT_USER: 'yes', REDIS_PASSWORD_FILE: '../secrets/redis_password.txt' }, { RC_USER: 'ops' })
+    expect(problems).toEqual([])
+    expect(settings).toMatchObject({ user: 'ops', acl: { appKeyPatterns: ['app:*', 'jobs:{*}'], defaultUser: true } })
+    expect(notices).toEqual([expect.stringMatching(/^REDIS_PASSWORD_FILE is no longer read: each ACL user has its own secret/)])
+    expect(readSettings({}, { RC_USER: 'a b', RC_APP_KEY_PATTERN: "it's" }).problems).toEqual([
+      "RC_USER='a b' is not a user name (letters, digits, _ . -)",
+      `RC_APP_KEY_PATTERN='it's' is not a list of key patterns (like app:* or "app:* jobs:*", space separated)`,
+    ])
   })
 
   it('the process environment wins over .env; an empty value means unset', () => {

@@ -39,7 +39,7 @@ const seeds = z.pipe(
 // ACL user names and key patterns: no whitespace (an ACL rule ends at a blank), no quotes.
 const userName = matching(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, ' is not a user name (letters, digits, _ . -)')
 const keyPatterns = z.pipe(
-  matching(/^[^\s"'][^"']*$/, ' is not a list of key patterns (like app:* or "app:* jobs:*", space separated)'),
+  matching(/^\s*[^\s"'][^"']*$/, ' is not a list of key patterns (like app:* or "app:* jobs:*", space separated)'),
   z.transform((s) => s.trim().split(/\s+/)),
 )
 const flag = z.pipe(z.string().check(z.regex(/^(1|0|true|false|yes|no)$/i, ': expected 1 or 0 (or true/false, yes/no)')), z.transform((s) => /^(1|true|yes)$/i.test(s)))
@@ -253,6 +253,11 @@ function schemaOf(name: string): z.ZodMiniType<unknown, string> | undefined {
   return PATTERNS.find(([pattern]) => pattern.test(name))?.[1]
 }
 
+/** Names an older version read, and what took their place. */
+const RETIRED: Record<string, string> = {
+  REDIS_PASSWORD_FILE: 'each ACL user has its own secret in RC_SECRETS_DIR/users/ (`pnpm secrets:init` made admin\'s from the old one); delete the line',
+}
+
 function unknownNames(fileEnv: Readonly<Record<string, string>>, processEnv: Readonly<Record<string, string>>): string[] {
   // Other software's REDIS_* variables may well be in the process environment; in .env they are ours.
   const suspects = [
@@ -262,6 +267,7 @@ function unknownNames(fileEnv: Readonly<Record<string, string>>, processEnv: Rea
   return [...new Set(suspects)]
     .filter((name) => !isKnownVariable(name))
     .map((name) => {
+      if (name in RETIRED) return `${name} is no longer read: ${RETIRED[name]}`
       const guess = closestName(name)
       return guess ? `${name} is not a setting; did you mean ${guess}?` : `${name} is not a setting (see .env.example for the list)`
     })

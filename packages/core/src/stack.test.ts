@@ -5,13 +5,14 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { loadStack } from './stack.ts'
 import { writeAddedNodes } from './added-nodes.ts'
 import { ConfigError } from './errors.ts'
+import { USER_NAMES } from './users.ts'
 
 const REPO = resolve(import.meta.dirname, '../../..')
 
 const roots: string[] = []
 afterAll(() => roots.forEach((root) => rmSync(root, { recursive: true, force: true })))
 
-/** A scratch root with the repo's compose file, an optional .env and a secret. */
+/** A scratch root with the repo's compose file, an optional .env and the users' secrets (`secret`: admin's). */
 function scratch({ dotenv = '', secret = 'pw' as string | null } = {}) {
   const root = mkdtempSync(join(tmpdir(), 'rc-stack-'))
   roots.push(root)
@@ -19,8 +20,8 @@ function scratch({ dotenv = '', secret = 'pw' as string | null } = {}) {
   copyFileSync(join(REPO, 'compose/docker-compose.yml'), join(root, 'compose/docker-compose.yml'))
   writeFileSync(join(root, '.env'), dotenv)
   if (secret !== null) {
-    mkdirSync(join(root, 'secrets'))
-    writeFileSync(join(root, 'secrets/redis_password.txt'), secret)
+    mkdirSync(join(root, 'secrets/users'), { recursive: true })
+    for (const user of USER_NAMES) writeFileSync(join(root, `secrets/users/${user}.txt`), user === 'admin' ? secret : `pw-${user}`)
   }
   return root
 }
@@ -35,14 +36,24 @@ function catchError(fn: () => unknown): ConfigError {
 }
 
 describe('loadStack()', () => {
-  it('RC_PASSWORD_FILE names the secret for any runtime, and is the compose file\'s secret too', () => {
+  it('reads every user\'s secret (and a pending rotation\'s); RC_PASSWORD_FILE is the toolkit\'s own, for any runtime', () => {
     const root = scratch({ dotenv: 'RC_PASSWORD_FILE=outside/pw.txt\n' })
     mkdirSync(join(root, 'outside'))
     writeFileSync(join(root, 'outside/pw.txt'), 'outside-secret\n')
+    writeFileSync(join(root, 'secrets/users/app.txt.next'), 'app-next')
     const stack = loadStack({ cwd: root, env: {} })
-    expect(stack).toMatchObject({ password: 'outside-secret', secretFile: join(root, 'outside/pw.txt') })
-    expect(stack.env.REDIS_PASSWORD_FILE).toBe(join(root, 'outside/pw.txt'))
-    expect(loadStack({ cwd: root, env: { REDIS_PASSWORD_FILE: 'x' } }).env.REDIS_PASSWORD_FILE).toBe('x') // named on purpose: kept
+    expect(stack).toMatchObject({ user: 'admin', password: 'outside-secret', secretFile: join(root, 'outside/pw.txt'), secretsDir: join(root, 'secrets') })
+    expect(stack.users).toEqual({ admin: ['outside-secret'], app: ['pw-app', 'app-next'], replication: ['pw-replication'], exporter: ['pw-exporter'], backup: ['pw-backup'] })
+    expect(stack.env.RC_SECRETS_DIR).toBe(join(root, 'secrets')) // absolute, for the compose file
+  })
+
+  it('RC_USER outside the toolkit\'s users needs RC_PASSWORD_FILE; external reads only the toolkit\'s own secret', () => {
+    const root = scratch({ secret: null })
+    const error = catchError(() => loadStack({ cwd: root, env: { RC_USER: 'ops' } }))
+    expect(error.message).toMatch(/RC_USER='ops' is not one of the toolkit's users \(admin, app, replication, exporter, backup\): set RC_PASSWORD_FILE/)
+    writeFileSync(join(root, 'ops.txt'), 'ops-pw')
+    const external = loadStack({ cwd: root, env: { RC_RUNTIME: 'external', RC_SEEDS: '10.0.0.5:6379', RC_USER: 'ops', RC_PASSWORD_FILE: 'ops.txt' } })
+    expect(external).toMatchObject({ user: 'ops', password: 'ops-pw', users: undefined })
   })
 
   it('external: no nodes from the compose file (discoverStack reads them from the cluster), and it needs seeds', () => {
@@ -85,13 +96,17 @@ describe('loadStack()', () => {
     expect(stack.notices.join()).toMatch(/CRLF/)
   })
 
-  it('names a missing secret and how to create it (exit 78)', () => {
+  it('names each missing secret and how to create them (exit 78); points an older one-password checkout at the migration', () => {
     const root = scratch({ secret: null })
     const error = catchError(() => loadStack({ cwd: root, env: {} }))
     expect(error).toBeInstanceOf(ConfigError)
-    expect(error.message).toMatch(/^password secret .*redis_password.txt is missing$/)
+    expect(error.message).toBe(`invalid configuration: ${USER_NAMES.map((u) => `password secret ${join(root, 'secrets/users', `${u}.txt`)} is missing`).join('; ')}`)
     expect(error.exitCode).toBe(78)
-    expect(error.hint).toMatch(/setup/)
+    expect(error.hint).toBe('run `pnpm secrets:init` to create the missing secrets (or copy secrets.example/)')
+    mkdirSync(join(root, 'secrets'))
+    writeFileSync(join(root, 'secrets/redis_password.txt'), 'old')
+    expect(catchError(() => loadStack({ cwd: root, env: {} })).hint).toMatch(/redis_password\.txt is the one password of an older version: run `pnpm secrets:init`/)
+    expect(loadStack({ cwd: root, env: {}, requireSecrets: false })).toMatchObject({ password: '', users: undefined })
   })
 
   it('rejects an empty secret', () => {

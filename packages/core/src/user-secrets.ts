@@ -8,6 +8,11 @@ import { USER_NAMES, userSecretFile, type UserName } from './users.ts'
 /** The uid and gid of the `redis` user in the Redis images: compose bind-mounts file secrets, so their group must be this one to read them. */
 export const CONTAINER_UID = 999
 
+/** A new random password: 24 bytes base64url, no quotes or blanks (which readSecret refuses). */
+export function generatePassword(): string {
+  return randomBytes(24).toString('base64url')
+}
+
 export interface EnsureUserSecretsOptions {
   /** Compose: the files are 0640 with group 999 (the containers' redis user reads them); otherwise 0600. */
   forContainers?: boolean
@@ -35,7 +40,7 @@ export async function ensureUserSecrets(secretsDir: string, { forContainers = fa
   for (const user of USER_NAMES) {
     const file = userSecretFile(secretsDir, user)
     if (existsSync(file)) continue
-    const password = passwords[user] ?? (user === 'admin' && migrate ? readFileSync(legacy, 'utf8') : randomBytes(24).toString('base64url'))
+    const password = passwords[user] ?? (user === 'admin' && migrate ? readFileSync(legacy, 'utf8') : generatePassword())
     await writeFileAtomic(file, password, { mode: 0o600 })
     if (forContainers) {
       await chown(file, -1, CONTAINER_UID)

@@ -46,6 +46,14 @@ export function userSecretFile(secretsDir: string, user: UserName): string {
   return join(secretsDir, 'users', `${user}.txt`)
 }
 
+/**
+ * Where a user's secret is read from: the toolkit's own user's is its
+ * password file (RC_PASSWORD_FILE when set), any other's userSecretFile.
+ */
+export function secretFileOf(stack: { readonly user: string; readonly secretFile: string; readonly secretsDir: string }, user: UserName): string {
+  return user === stack.user ? stack.secretFile : userSecretFile(stack.secretsDir, user)
+}
+
 /** A pending rotation's new password, next to the secret (secrets:rotate writes it first, so a crash never loses it). */
 export function pendingSecretFile(secretsDir: string, user: UserName): string {
   return `${userSecretFile(secretsDir, user)}.next`

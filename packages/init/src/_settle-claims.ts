@@ -1,4 +1,4 @@
-import { connectNode, formatRanges, toRanges, type NodeAnswer, type Problem, type Stack } from '@redis-cluster/core'
+import { connectNode, formatRanges, migrateAuth, toRanges, type NodeAnswer, type Problem, type Stack } from '@redis-cluster/core'
 import type { Runtime } from '@redis-cluster/compose'
 
 export interface ClaimSettlement {
@@ -43,7 +43,7 @@ export async function settleClaims(stack: Stack, runtime: Runtime, { loser, winn
         const keys = (await client.cluster('GETKEYSINSLOT', slot, 100)) as string[]
         if (keys.length === 0) break
         try {
-          await client.call('MIGRATE', runtime.clusterAddress(winner.node), winner.node.port, '', 0, 10_000, 'AUTH', stack.password, 'KEYS', ...keys)
+          await client.call('MIGRATE', runtime.clusterAddress(winner.node), winner.node.port, '', 0, 10_000, ...migrateAuth(stack), 'KEYS', ...keys)
         } catch (error) {
           if (!/BUSYKEY/.test((error as Error).message)) throw error
           kept.push(`${loser.node.name}: slot ${slot} holds a key that ${winner.node.name} also has: both kept, the slot left claimed twice; compare them and delete one copy`)

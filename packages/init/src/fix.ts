@@ -43,7 +43,7 @@ export interface FixResult {
  * Preflight (core's health over every node), the plan, then the repairs, in
  * two rounds. Topology first: with --force a master that does not answer
  * hands over to its replica (CLUSTER FAILOVER FORCE); a replica whose master
- * link is down gets the stack's masterauth back and re-attaches (CLUSTER
+ * link is down gets the replication user's credentials back and re-attaches (CLUSTER
  * REPLICATE); of two masters claiming a slot, the older claim moves its keys
  * to the newer (MIGRATE, never REPLACE) and gives the slot up; a node that
  * forgot others meets them again. Then, on fresh readings, the slots: a slot
@@ -110,7 +110,7 @@ function planTopology(stack: Stack, runtime: Runtime, readings: readonly NodeRea
   }
   const problems = assessHealth(stack, readings).details
   for (const replica of brokenReplicas(readings, problems)) {
-    steps.push({ line: `${replica.node.name}: re-attach to its master (masterauth from the stack, CLUSTER REPLICATE)`, act: () => reattach(stack, replica) })
+    steps.push({ line: `${replica.node.name}: re-attach to its master (the replication user's credentials, CLUSTER REPLICATE)`, act: () => reattach(stack, replica) })
   }
   const conflicted = new Set<string>()
   for (const claim of planClaims(answers, problems)) {
@@ -181,8 +181,9 @@ function brokenReplicas(readings: readonly NodeReading[], problems: readonly Pro
 async function reattach(stack: Stack, replica: NodeAnswer): Promise<void> {
   const client = await connectNode(stack, replica.node)
   try {
-    // Every node's config says masterauth = the stack's password; a replica with another one can never sync.
-    await client.config('SET', 'masterauth', stack.password)
+    // Every node syncs as the replication user (one password for all on a cluster without ACL users); a replica with another can never sync.
+    const replication = stack.users ? ['masteruser', 'replication', 'masterauth', stack.users.replication[0]!] : ['masterauth', stack.password]
+    await client.call('CONFIG', 'SET', ...replication)
     // REPLICATE on the master it already has drops the link and connects again.
     await client.cluster('REPLICATE', replica.myself.masterId!)
   } finally {

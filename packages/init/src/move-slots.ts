@@ -1,4 +1,4 @@
-import { TemporaryError, UsageError, connectAll, currentRun, describeRedisError, formatRanges, type NodeAnswer, type NodeClient, type SlotRange, type Stack, type FlagSpec } from '@redis-cluster/core'
+import { TemporaryError, UsageError, connectAll, currentRun, describeRedisError, migrateAuth, formatRanges, type NodeAnswer, type NodeClient, type SlotRange, type Stack, type FlagSpec } from '@redis-cluster/core'
 import { waitForAgreement, type ClusterMap } from './_cluster-map.ts'
 
 /** One source → target move of some of the source's slots. */
@@ -147,8 +147,9 @@ async function moveBatch(map: ClusterMap, clients: Map<string, NodeClient>, { fr
   return { keys: moved, migrateMs }
 }
 
-/** MIGRATE authenticates to the target with our password (a command argument to Redis, never a process argument). */
-const auth = (client: NodeClient) => (client.options.password ? ['AUTH', client.options.password] : [])
+
+/** MIGRATE authenticates to the target as the source's client did (same user, same password). */
+const auth = ({ options }: NodeClient) => (options.password ? migrateAuth({ user: options.username ?? 'default', password: options.password }) : [])
 
 /** Runs commands in one pipeline (one round trip); the first failure is thrown, typed and naming the node. */
 async function exec(client: NodeClient, node: NodeAnswer, commands: readonly (readonly (string | number | Buffer)[])[], buffers = false): Promise<unknown[]> {

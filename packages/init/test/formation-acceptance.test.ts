@@ -106,7 +106,7 @@ const CASES: readonly Case[] = [
       await formWithToolkit(side)
       const [from, to] = [side.stack.nodes[2]!, side.stack.nodes[0]!]
       const [v0, , v2] = await readViews(side)
-      const args = ['--cluster', 'reshard', `127.0.0.1:${to.port}`, '--cluster-from', v2!.myself.id, '--cluster-to', v0!.myself.id, '--cluster-slots', '100', '--cluster-yes']
+      const args = ['--user', side.stack.user, '--cluster', 'reshard', `127.0.0.1:${to.port}`, '--cluster-from', v2!.myself.id, '--cluster-to', v0!.myself.id, '--cluster-slots', '100', '--cluster-yes']
       // redis-cli checks that every node agrees before it moves anything: retry until gossip has settled.
       await waitFor(async () => {
         const { code, output } = await run('redis-cli', args, { REDISCLI_AUTH: side.test.password })

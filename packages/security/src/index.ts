@@ -2,4 +2,6 @@ export { auditStack, judgeNodes, type AuditCheck, type AuditContext, type AuditR
 export { AUDIT_CHECKS } from './checks.ts'
 export { renderAudit } from './render-audit.ts'
 export { compareVersions, findVulnerabilities, loadVulnerableList, upgradeTarget, vulnerableListFile, type Vulnerability, type VulnerableList, type AffectedRange } from './vulnerable-versions.ts'
+export { rotatePassword, parseUserName, type RotateResult, type RotateStep, type RotateStepName, type RotateOptions } from './rotate.ts'
+export { renderRotate } from './render-rotate.ts'
 export { initSecrets, renderSecretsInit, type SecretsInitResult } from './secrets-init.ts'

@@ -3,6 +3,8 @@ import type { Cluster } from 'ioredis'
 export interface LiveWriter {
   /** Stops writing; resolves with every write the cluster acknowledged (key → value). */
   stop(): Promise<ReadonlyMap<string, string>>
+  /** Every write that failed so far, as `key: error` (a test that must fail no write expects none). */
+  readonly failures: readonly string[]
 }
 
 /**
@@ -13,6 +15,7 @@ export interface LiveWriter {
  */
 export function startWriter(cluster: Cluster, prefix = 'w'): LiveWriter {
   const acked = new Map<string, string>()
+  const failures: string[] = []
   let stopped = false
   let i = 0
   const running = (async () => {
@@ -20,12 +23,14 @@ export function startWriter(cluster: Cluster, prefix = 'w'): LiveWriter {
       await Promise.all(
         Array.from({ length: 20 }, async () => {
           const key = `${prefix}:${i++}`
-          if ((await cluster.set(key, `v${key}`).catch(() => undefined)) === 'OK') acked.set(key, `v${key}`)
+          const reply = await cluster.set(key, `v${key}`).catch((error: Error) => void failures.push(`${key}: ${error.message}`))
+          if (reply === 'OK') acked.set(key, `v${key}`)
         }),
       )
     }
   })()
   return {
+    failures,
     async stop() {
       stopped = true
       await running

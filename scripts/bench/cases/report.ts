@@ -9,7 +9,7 @@ import type { BenchCase, Line, Medians, Sample } from '../types.ts'
 const KEYS = 30_000
 const REPORT = [join(REPO_ROOT, 'scripts', 'run.mjs'), 'monitor', 'report'] as const
 /** The spec's per-node loop: `dbsize` and `info memory` on each node, one redis-cli per command. */
-const LOOP = 'for p in "$@"; do redis-cli -p "$p" dbsize && redis-cli -p "$p" info memory; done >/dev/null'
+const LOOP = 'for p in "$@"; do redis-cli --user admin -p "$p" dbsize && redis-cli --user admin -p "$p" info memory; done >/dev/null'
 
 export const reportCase: BenchCase = {
   name: 'report',
@@ -42,8 +42,8 @@ export const reportCase: BenchCase = {
           key: 'call',
           label: 'redis-cli --cluster call',
           measure: async (): Promise<Sample> => {
-            const dbsize = await child('--cluster call dbsize', 'redis-cli', ['--cluster', 'call', seed, 'dbsize'])
-            const memory = await child('--cluster call info memory', 'redis-cli', ['--cluster', 'call', seed, 'info', 'memory'])
+            const dbsize = await child('--cluster call dbsize', 'redis-cli', ['--user', stack.user, '--cluster', 'call', seed, 'dbsize'])
+            const memory = await child('--cluster call info memory', 'redis-cli', ['--user', stack.user, '--cluster', 'call', seed, 'info', 'memory'])
             return { ms: dbsize + memory, parts: { dbsize, memory } }
           },
         },

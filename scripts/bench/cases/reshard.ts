@@ -34,7 +34,7 @@ export const reshardCase: BenchCase = {
     }
     const redisCli = (pipeline: number | undefined) => async (): Promise<Sample> => {
       const ids = await nodeIds(stack)
-      const args = ['--cluster', 'reshard', `${from.host}:${from.port}`, '--cluster-from', ids.get(from.name)!, '--cluster-to', ids.get(to.name)!, '--cluster-slots', `${SLOTS}`, '--cluster-yes']
+      const args = ['--user', stack.user, '--cluster', 'reshard', `${from.host}:${from.port}`, '--cluster-from', ids.get(from.name)!, '--cluster-to', ids.get(to.name)!, '--cluster-slots', `${SLOTS}`, '--cluster-yes']
       const run = assertOk('redis-cli --cluster reshard', await runChild('redis-cli', [...args, ...(pipeline ? ['--cluster-pipeline', `${pipeline}`] : [])], { cwd: REPO_ROOT, env: { ...env, REDISCLI_AUTH: test.password } }))
       await restore()
       return { ms: run.ms, parts: {} }
