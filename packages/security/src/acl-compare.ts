@@ -43,11 +43,12 @@ function replyOf([error, result]: [Error | null, unknown]): unknown {
  * Compares `user` on one node with its declared rules (core's desiredAcl).
  * Redis rewrites rules as it stores them (`+@all -@admin -@dangerous` shows
  * as `+@all -@dangerous`), so the declaration is put into Redis' own words by
- * Redis: a throwaway user (`off`: nobody can log in as it) gets the declared
- * rules, is read back and deleted, in one MULTI, so no other client ever sees
- * it and none is left behind. Where the commands differ, ACL DRYRUN of every
- * command (`COMMAND`) as both users names the commands it may run beyond the
- * declaration: a rule list can differ in words and not in effect.
+ * Redis: a throwaway user (new, `reset`, then the declared rules; `off`, so
+ * nobody can log in as it) is created, read back and deleted in one MULTI:
+ * no other client ever sees it and none is left behind. Where the commands
+ * differ, ACL DRYRUN of every command (`COMMAND`) as both users names the
+ * commands it may run beyond the declaration: rule lists can differ in
+ * words and not in effect.
  */
 export async function compareUser(client: NodeClient, user: string, declared: readonly string[]): Promise<UserDrift> {
   const probe = `rc-audit-${randomBytes(6).toString('hex')}`

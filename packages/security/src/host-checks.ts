@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { CONTAINER_UID, USER_NAMES, pendingSecretFile, userSecretFile } from '@redis-cluster/core'
+import { CONTAINER_UID, USER_NAMES, pendingSecretFile, secretFileOf } from '@redis-cluster/core'
 import type { AuditCheck, AuditContext } from './audit.ts'
 import { containerName, leakedInto } from './_containers.ts'
 
@@ -67,7 +67,7 @@ export const argvCheck: AuditCheck = {
  * business): the compose one in the secrets folder, each local node's.
  */
 function secretFiles({ stack, runtime }: AuditContext): { file: string; acl: boolean }[] {
-  const users = stack.users ? USER_NAMES.flatMap((user) => [userSecretFile(stack.secretsDir, user), pendingSecretFile(stack.secretsDir, user)]) : []
+  const users = stack.users ? USER_NAMES.flatMap((user) => [secretFileOf(stack, user), pendingSecretFile(stack.secretsDir, user)]) : []
   const acl = [join(stack.secretsDir, 'users.acl'), ...(runtime.name === 'local' ? stack.nodes.map((node) => join(node.dataDir, 'users.acl')) : [])]
   const secrets = [...new Set([stack.secretFile, ...users])].map((file) => ({ file, acl: false }))
   return [...secrets, ...acl.map((file) => ({ file, acl: true }))].filter(({ file }) => file === stack.secretFile || existsSync(file))
