@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian + Node 20 machine (as root) to a healthy cluster:
 # installs redis-server/redis-tools and pnpm if missing, the workspace's packages,
-# creates .env and the password secret, then runs `pnpm run up` and `pnpm status`.
-# Idempotent: what exists is kept. Flags: --no-up   install and create .env and the secret only.
+# creates .env and the users' secrets (pnpm secrets:init), then runs `pnpm run up` and `pnpm status`.
+# Idempotent: what exists is kept. Flags: --no-up   install and create .env and the secrets only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,14 +47,12 @@ elif [ "$(readlink compose/.env)" != "../.env" ]; then
   echo "setup: warning: compose/.env is not the link to ../.env: plain docker-compose reads it instead of .env" >&2
 fi
 
-if [ ! -s secrets/redis_password.txt ]; then
-  mkdir -p secrets && chmod 700 secrets
-  (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("base64url"))' > secrets/redis_password.txt)
-  # Compose bind-mounts file secrets: the containers' redis user (gid 999) must
-  # read it. The directory stays 0700, so no other host user can.
-  chgrp 999 secrets/redis_password.txt && chmod 640 secrets/redis_password.txt
-  echo "setup: created secrets/redis_password.txt (random password)" >&2
-fi
+# Each ACL user's secret (secrets/users/<user>.txt), created when missing, never
+# overwritten: 0600, or 0640 group 999 when the stack runs on compose (its
+# containers' redis user reads them). An older checkout's secrets/redis_password.txt
+# becomes the admin user's; secrets:init says so, and that running nodes need
+# `pnpm run down && pnpm run up` once.
+pnpm -s secrets:init
 
 [ "${1:-}" = "--no-up" ] && exit 0
 pnpm run up

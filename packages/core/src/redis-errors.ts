@@ -28,7 +28,8 @@ export function describeRedisError(subject: ErrorSubject, error: unknown, comman
   if (/WRONGPASS|invalid password|NOAUTH|invalid username-password/i.test(message)) {
     return new ConfigError(`${where} rejects the password in the secret file`, 'the node has another password for this user: restore the old secret (change passwords with `pnpm secrets:rotate USER`), or set RC_USER to the user the cluster has')
   }
-  if (/^NOPERM/.test(message)) return new ConfigError(`${where} denies${what} to this user: ${message}`, 'give the user the permission in the ACL, or use another user')
+  // redis-cli's refusals come without the command: Redis' own words name it
+  if (/^NOPERM/.test(message)) return new ConfigError(`${where} denies${what || ' a command'} to this user: ${message}`, 'give the user the permission in the ACL, or run as another user (RC_USER, RC_PASSWORD_FILE)')
   if (code === 'ECONNREFUSED' && subject.remote) return new TemporaryError(`${where} refuses connections (connection refused: down, or not listening on the address it announces)`, `check the node on its host, and that this host reaches ${subject.host}:${subject.port}`)
   if (code === 'ECONNREFUSED') return new TemporaryError(`${where} is not running (connection refused)`, 'start the stack with `pnpm run up`')
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ConfigError(`${where}: host ${subject.host} cannot be resolved`, 'check the address in the configuration')

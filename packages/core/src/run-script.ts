@@ -71,6 +71,12 @@ export interface RunScriptOptions<F extends Record<string, FlagSpec>, R> {
    * (`cluster:create`, nodes from its own flag).
    */
   discover?: false
+  /**
+   * false: load the stack without reading any user secret (`secrets:init`,
+   * which creates them); `stack.password` is then empty and `stack.users`
+   * undefined. Implies no discovery (that would need a password).
+   */
+  secrets?: false
 }
 
 export type FlagValues<F extends Record<string, FlagSpec>> = {
@@ -102,7 +108,7 @@ export async function runScript<F extends Record<string, FlagSpec>, R>(options: 
       return
     }
     const quiet = Boolean(args.quiet || args.json)
-    const stack = loadStack()
+    const stack = loadStack({ requireSecrets: options.secrets !== false })
     const notice = (line: string) => void (args.quiet || process.stderr.write(`${options.name}: note: ${line}\n`))
     stack.notices.forEach(notice)
     const timeoutMs = options.endless || options.stepDeadlines ? Infinity : stack.timeoutMs
@@ -111,7 +117,7 @@ export async function runScript<F extends Record<string, FlagSpec>, R>(options: 
     const progress = (line: string) => void (quiet || process.stderr.write(`${line}\n`))
     const context = { args: args as FlagValues<F>, positionals, progress, notice, signal: stop.signal }
     // the external runtime reads its nodes from the cluster: inside the run, so its deadline and Ctrl-C apply
-    const run = withRunContext({ deadline: Date.now() + timeoutMs, signal: stop.signal }, async () => options.run({ ...context, stack: options.discover === false ? stack : await discoverStack(stack) }))
+    const run = withRunContext({ deadline: Date.now() + timeoutMs, signal: stop.signal }, async () => options.run({ ...context, stack: options.discover === false || options.secrets === false ? stack : await discoverStack(stack) }))
     const result = await (options.endless ? run : untilStopped(run, stop.signal, options.settleOnStopMs))
     if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     else if (!args.quiet && options.render) process.stdout.write(`${options.render(result)}\n`)

@@ -17,10 +17,12 @@ export interface AuditContext {
 export type Verdict =
   | { readonly pass: true; readonly detail: string; readonly note?: string }
   | { readonly pass: false; readonly detail: string; readonly fix: string; readonly note?: string }
+  /** The item does not apply here (the ACL items on a cluster whose users are not the toolkit's); `detail` says why. */
+  | { readonly skip: true; readonly detail: string }
 
 /**
  * One audit item: small, independent, reads what it needs from the context.
- * The ACL and TLS items of issue 13 join by adding theirs to AUDIT_CHECKS.
+ * Each item is listed once, in AUDIT_CHECKS (checks.ts).
  */
 export interface AuditCheck {
   readonly id: string
@@ -31,7 +33,7 @@ export interface AuditCheck {
 export interface CheckResult {
   readonly id: string
   readonly title: string
-  readonly status: 'PASS' | 'FAIL'
+  readonly status: 'PASS' | 'FAIL' | 'SKIP'
   readonly detail: string
   readonly fix?: string
   /** What the check could not see (e.g. firewalls on the external runtime). */
@@ -68,9 +70,13 @@ export async function auditStack(stack: Stack, checks: readonly AuditCheck[]): P
     const results: CheckResult[] = []
     for (const check of checks) {
       const verdict = await check.run(context)
+      if ('skip' in verdict) {
+        results.push({ id: check.id, title: check.title, status: 'SKIP', detail: verdict.detail })
+        continue
+      }
       results.push({ id: check.id, title: check.title, status: verdict.pass ? 'PASS' : 'FAIL', detail: verdict.detail, ...(verdict.pass ? {} : { fix: verdict.fix }), ...(verdict.note ? { note: verdict.note } : {}) })
     }
-    return { ok: results.every((r) => r.status === 'PASS'), runtime: runtime.name, nodes: stack.nodes.length, checks: results, vulnerableList: { file: vulnerableList.file, updated: vulnerableList.updated } }
+    return { ok: results.every((r) => r.status !== 'FAIL'), runtime: runtime.name, nodes: stack.nodes.length, checks: results, vulnerableList: { file: vulnerableList.file, updated: vulnerableList.updated } }
   } finally {
     clients.forEach((client) => client.disconnect())
   }

@@ -1,12 +1,12 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs'
-import { basename } from 'node:path'
-import { CONTAINER_UID } from '@redis-cluster/core'
-import type { AuditCheck } from './audit.ts'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
+import { CONTAINER_UID, USER_NAMES, pendingSecretFile, secretFileOf } from '@redis-cluster/core'
+import type { AuditCheck, AuditContext } from './audit.ts'
 import { containerName, leakedInto } from './_containers.ts'
 
-/** Every process of this host whose argv holds `secret`: pid and command, the secret masked. */
-export function processesWithSecret(secret: string): { pid: number; command: string }[] {
-  const found: { pid: number; command: string }[] = []
+/** Every process of this host whose argv holds one of `secrets`: pid, command (every secret masked) and which secrets. */
+export function processesWithSecret(secrets: readonly string[]): { pid: number; command: string; found: string[] }[] {
+  const hits: { pid: number; command: string; found: string[] }[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     let argv: string
@@ -15,22 +15,36 @@ export function processesWithSecret(secret: string): { pid: number; command: str
     } catch {
       continue // exited meanwhile, or not ours to read
     }
-    if (!argv.includes(secret)) continue
-    const command = argv.replace(/\0+$/, '').split('\0').map((arg) => arg.replaceAll(secret, '***')).join(' ')
-    found.push({ pid: Number(entry), command: command.length > 100 ? `${command.slice(0, 97)}...` : command })
+    const found = secrets.filter((secret) => argv.includes(secret))
+    if (found.length === 0) continue
+    const command = argv.replace(/\0+$/, '').split('\0').map((arg) => secrets.reduce((a, secret) => a.replaceAll(secret, '***'), arg)).join(' ')
+    hits.push({ pid: Number(entry), command: command.length > 100 ? `${command.slice(0, 97)}...` : command, found })
   }
-  return found
+  return hits
+}
+
+/**
+ * The passwords to look for, each with how a finding names it: the
+ * toolkit's own ("the password"), and where the toolkit declares the ACL
+ * users, every user's (and a pending rotation's new one).
+ */
+function knownSecrets(stack: AuditContext['stack']): Map<string, string> {
+  const named = new Map<string, string>([[stack.password, 'the password']])
+  for (const user of USER_NAMES) for (const password of stack.users?.[user] ?? []) if (!named.has(password)) named.set(password, `the ${user} user's password`)
+  return named
 }
 
 export const argvCheck: AuditCheck = {
   id: 'password-in-argv',
   title: 'no password in any process argv or container config',
   async run({ stack, runtime, containers }) {
-    const processes = processesWithSecret(stack.password).map(({ pid, command }) => `pid ${pid} (${command}) has the password in its argv`)
-    const leaks = (await containers()).flatMap((c) => {
-      const places = leakedInto(c, stack.password)
-      return places.length > 0 ? [`container ${containerName(c)} has the password in its ${places.join(', ')}`] : []
-    })
+    const secrets = knownSecrets(stack)
+    const names = (found: readonly string[]) => found.map((secret) => secrets.get(secret)!).join(' and ')
+    const processes = processesWithSecret([...secrets.keys()]).map(({ pid, command, found }) => `pid ${pid} (${command}) has ${names(found)} in its argv`)
+    const leaks = (await containers()).flatMap((c) => [...secrets.keys()].flatMap((secret) => {
+      const places = leakedInto(c, secret)
+      return places.length > 0 ? [`container ${containerName(c)} has ${secrets.get(secret)} in its ${places.join(', ')}`] : []
+    }))
     const problems = [...processes, ...leaks]
     const where = runtime.name === 'compose' ? 'no process of this host and no container has' : 'no process of this host has'
     // the processes of the nodes' own hosts are out of reach from here
@@ -47,25 +61,43 @@ export const argvCheck: AuditCheck = {
 }
 
 /**
- * The password secret must be readable only by who needs it: 0600 (or
- * stricter) for the owner; on compose also 0640 with group 999 (CONTAINER_UID:
- * the containers' redis user, its gid too), because file secrets are bind mounts.
+ * The files the audit judges: the toolkit's own secret; where the toolkit
+ * declares the ACL users (local, compose), every user's secret, a pending
+ * rotation's `.next` and the ACL files (hashes only, still nobody else's
+ * business): the compose one in the secrets folder, each local node's.
+ */
+function secretFiles({ stack, runtime }: AuditContext): { file: string; acl: boolean }[] {
+  const users = stack.users ? USER_NAMES.flatMap((user) => [secretFileOf(stack, user), pendingSecretFile(stack.secretsDir, user)]) : []
+  const acl = [join(stack.secretsDir, 'users.acl'), ...(runtime.name === 'local' ? stack.nodes.map((node) => join(node.dataDir, 'users.acl')) : [])]
+  const secrets = [...new Set([stack.secretFile, ...users])].map((file) => ({ file, acl: false }))
+  return [...secrets, ...acl.map((file) => ({ file, acl: true }))].filter(({ file }) => file === stack.secretFile || existsSync(file))
+}
+
+/**
+ * Each secret must be readable only by who needs it: 0600 (or stricter) for
+ * the owner; on compose also 0640 with group 999 (CONTAINER_UID: the
+ * containers' redis user, its gid too), because file secrets are bind
+ * mounts. A node's ACL file is rewritten by Redis itself (ACL SAVE, with
+ * its umask): there a directory nobody else may enter counts as well.
  */
 export const secretFilesCheck: AuditCheck = {
   id: 'secret-files',
   title: 'secret files readable only by the user that needs them',
-  async run({ stack, runtime }) {
-    const file = stack.secretFile
-    const st = statSync(file)
-    const mode = st.mode & 0o777
-    const compose = runtime.name === 'compose'
-    const tight = (mode & 0o077) === 0 || (compose && st.gid === CONTAINER_UID && (mode & 0o037) === 0)
-    const shown = `mode ${mode.toString(8).padStart(4, '0')}, owner ${st.uid}:${st.gid}`
-    if (tight) return { pass: true, detail: `${basename(file)}: ${shown}` }
-    return {
-      pass: false,
-      detail: `${file}: ${shown} (${(mode & 0o007) !== 0 ? 'every user of this host' : `group ${st.gid}`} can read the password)`,
-      fix: compose ? `chgrp ${CONTAINER_UID} ${file} && chmod 640 ${file}` : `chmod 600 ${file}`,
+  async run(context) {
+    const compose = context.runtime.name === 'compose'
+    const shown = new Map<string, string[]>()
+    const loose: string[] = []
+    for (const { file, acl } of secretFiles(context)) {
+      const st = statSync(file)
+      const mode = st.mode & 0o777
+      const tight = (mode & 0o077) === 0 || (compose && st.gid === CONTAINER_UID && (mode & 0o037) === 0)
+      const fenced = acl && (statSync(dirname(file)).mode & 0o077) === 0
+      const how = `mode ${mode.toString(8).padStart(4, '0')}, owner ${st.uid}:${st.gid}${!tight && fenced ? ` in a ${(statSync(dirname(file)).mode & 0o777).toString(8).padStart(4, '0')} directory` : ''}`
+      if (tight || fenced) shown.set(how, [...(shown.get(how) ?? []), acl ? `${basename(dirname(file))}/${basename(file)}` : basename(file)])
+      else loose.push(`${file}: ${how} (${(mode & 0o007) !== 0 ? 'every user of this host' : `group ${st.gid}`} can read ${acl ? 'the password hashes' : 'the password'})`)
     }
+    if (loose.length === 0) return { pass: true, detail: [...shown].map(([how, files]) => `${files.join(', ')}: ${how}`).join('; ') }
+    const files = loose.map((line) => line.slice(0, line.indexOf(': mode ')))
+    return { pass: false, detail: loose.join('; '), fix: compose ? `chgrp ${CONTAINER_UID} ${files.join(' ')} && chmod 640 ${files.join(' ')}` : `chmod 600 ${files.join(' ')}` }
   },
 }

@@ -3,7 +3,7 @@ import { judgeNodes, type AuditCheck, type AuditContext } from './audit.ts'
 import { findVulnerabilities, upgradeTarget } from './vulnerable-versions.ts'
 
 /** Asks every node the same question; answers in `stack.nodes` order, with the node's name. */
-async function askNodes<T>({ stack, clients }: AuditContext, ask: (client: NodeClient) => Promise<T>): Promise<{ node: string; answer: T }[]> {
+export async function askNodes<T>({ stack, clients }: AuditContext, ask: (client: NodeClient) => Promise<T>): Promise<{ node: string; answer: T }[]> {
   return Promise.all(stack.nodes.map(async (node, i) => ({ node: node.name, answer: await ask(clients[i]!) })))
 }
 
@@ -19,11 +19,24 @@ export const defaultUserCheck: AuditCheck = {
   async run(context) {
     const answers = await askNodes(context, async (client) => {
       const reply = (await client.call('ACL', 'GETUSER', 'default')) as unknown[]
-      const flags = reply[reply.indexOf('flags') + 1] as string[]
-      return flags
+      return reply[reply.indexOf('flags') + 1] as string[]
     })
-    // `off`: nobody logs in as default; without `nopass` it needs the password (requirepass sets it).
-    const open = answers.filter(({ answer }) => !answer.includes('off') && answer.includes('nopass')).map(({ node }) => `${node}: default user is on with nopass (anyone who connects is in)`)
+    const on = ({ answer }: { answer: string[] }) => !answer.includes('off')
+    const { stack } = context
+    if (stack.users) {
+      // ACL users: `default` (a login without a user name) is off, unless RC_DEFAULT_USER=1 keeps it on, as app, with app's password
+      const open = answers.filter(on).flatMap(({ node, answer }) => {
+        if (answer.includes('nopass')) return [`${node}: default user is on with nopass (anyone who connects is in)`]
+        return stack.acl.defaultUser ? [] : [`${node}: default user is on (RC_DEFAULT_USER is not set: it should be off)`]
+      })
+      return judgeNodes(
+        open,
+        stack.acl.defaultUser ? `default user on with the app user's password and rules (RC_DEFAULT_USER=1) on all ${answers.length} nodes` : `default user off on all ${answers.length} nodes`,
+        `\`pnpm run up\` (it re-applies the declared ACL: default off unless RC_DEFAULT_USER=1)`,
+      )
+    }
+    // One password (requirepass): `off`, or on without `nopass` (it needs the password).
+    const open = answers.filter((a) => on(a) && a.answer.includes('nopass')).map(({ node }) => `${node}: default user is on with nopass (anyone who connects is in)`)
     return judgeNodes(
       open,
       `default user has a password or is off on all ${answers.length} nodes`,
