@@ -178,7 +178,7 @@ export function loadStack({ cwd = process.cwd(), env = process.env, requireSecre
   problems.push(...appendAddedNodes(nodes, added, dataDir))
   problems.push(...duplicatePorts(nodes))
 
-  const secrets = readStackSecrets({ root, secretsDir, settings, required: external ? 'own' : requireSecrets ? 'all' : 'none' })
+  const secrets = readStackSecrets({ root, secretsDir, settings, required: !requireSecrets ? 'none' : external ? 'own' : 'all' })
   problems.push(...secrets.problems)
   if (problems.length > 0) {
     const fromEnv = [...invalid].filter((name) => name in processEnv)
