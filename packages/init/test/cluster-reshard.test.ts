@@ -129,7 +129,7 @@ describe('cluster:reshard and cluster:rebalance', () => {
       const forced = await runCli('init/cluster-reshard', ['--from', '0', '--to', '1', '--slots', '1', '--force', '--dry-run'], test.env)
       expect(forced.exitCode, forced.stderr).toBe(0)
     } finally {
-      await replica.config('SET', 'masterauth', test.password)
+      await replica.config('SET', 'masterauth', stack.users!.replication[0]!)
       replica.disconnect()
     }
     const pid = Number((await runRedisCli(stack, ['-p', `${stack.nodes[5]!.port}`, 'info', 'server'])).match(/process_id:(\d+)/)![1])
