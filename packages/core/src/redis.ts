@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs'
+import type { ConnectionOptions } from 'node:tls'
 import { Redis, Cluster, type Command, type RedisOptions } from 'ioredis'
+import { describeFsError } from './fs-errors.ts'
 import { describeRedisError, type ErrorSubject } from './redis-errors.ts'
 import { currentRun } from './run-context.ts'
 import type { Stack, StackNode } from './stack.ts'
@@ -35,14 +38,46 @@ export class NodeClient extends Redis {
   }
 }
 
-/** Who a client authenticates as: the stack's user (RC_USER), or another ACL user's view of it (asUser). */
-export type Credentials = Pick<Stack, 'user' | 'password'>
+/** Who a client authenticates as: the stack's user (RC_USER), or another ACL user's view of it (asUser); and over TLS or not (RC_TLS). */
+export type Credentials = Pick<Stack, 'user' | 'password'> & { readonly tls?: Stack['tls'] }
 
 /** ioredis' AUTH options: `default` is Redis' user for AUTH without a name (a cluster with one password). */
 const credentials = ({ user, password }: Credentials) => (user === 'default' ? { password } : { username: user, password })
 
+/** Certificate files read once per process (every connection of a run uses the same few files). */
+const tlsFileCache = new Map<string, Buffer>()
+
+function readTlsFile(file: string): Buffer {
+  let bytes = tlsFileCache.get(file)
+  if (bytes) return bytes
+  try {
+    bytes = readFileSync(file)
+  } catch (error) {
+    throw describeFsError(error, { otherwise: 'run `pnpm secrets:tls` (it creates missing certificates), or unset RC_TLS' })
+  }
+  tlsFileCache.set(file, bytes)
+  return bytes
+}
+
+/**
+ * Node's TLS options for a connection to a node under RC_TLS: trust only the
+ * local CA, and present the toolkit's client certificate. No servername: the
+ * nodes are dialled by IP, and Node checks an IP against the certificate's IP
+ * SANs. Undefined without RC_TLS (plaintext).
+ */
+export function tlsOptions({ tls }: { readonly tls?: Stack['tls'] }): ConnectionOptions | undefined {
+  if (!tls) return undefined
+  return { ca: readTlsFile(tls.ca), cert: readTlsFile(tls.clientCert), key: readTlsFile(tls.clientKey) }
+}
+
+/** ioredis' options for the above: none at all in plaintext. */
+const tlsOption = (stack: { readonly tls?: Stack['tls'] }) => {
+  const tls = tlsOptions(stack)
+  return tls ? { tls } : {}
+}
+
 /** MIGRATE's authentication to the target, as the client's own user (a command argument to Redis, never a process argument). */
-export function migrateAuth({ user, password }: Credentials): string[] {
+export function migrateAuth({ user, password }: Pick<Credentials, 'user' | 'password'>): string[] {
   return user === 'default' ? ['AUTH', password] : ['AUTH2', user, password]
 }
 
@@ -60,6 +95,7 @@ export async function connectNode(stack: Credentials, node: ErrorSubject, option
     host: node.host,
     port: node.port,
     ...credentials(stack),
+    ...tlsOption(stack),
     lazyConnect: true,
     connectTimeout: connectTimeoutMs,
     // AUTH is a command: until connected it gets the connect budget (a paused
@@ -92,7 +128,7 @@ export async function connectNode(stack: Credentials, node: ErrorSubject, option
     return client
   } catch (error) {
     client.disconnect()
-    throw describeRedisError(node, cause ?? error)
+    throw describeRedisError(node, cause ?? error, undefined, stack.tls)
   }
 }
 
@@ -121,7 +157,7 @@ export function connectCluster(stack: Stack): Cluster {
     stack.nodes.map((n) => ({ host: n.host, port: n.port })),
     {
       natMap,
-      redisOptions: { ...credentials(stack), connectTimeout: CONNECT_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, disconnectTimeout: 50 },
+      redisOptions: { ...credentials(stack), ...tlsOption(stack), connectTimeout: CONNECT_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, disconnectTimeout: 50 },
       clusterRetryStrategy: (times) => (times > 3 ? null : 100 * times),
       slotsRefreshTimeout: 2000,
       enableOfflineQueue: true,
