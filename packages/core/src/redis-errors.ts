@@ -64,7 +64,7 @@ const RENEW = 'move the old certificate and its key away, run `pnpm secrets:tls`
  * says "SSL_connect failed". The node's certificate is the file named: every
  * node presents the same one (secrets:tls), and it is what the toolkit checks.
  */
-function describeTlsError(where: string, code: string | undefined, message: string, tls: StackTls | undefined): ConfigError | undefined {
+function describeTlsError(where: string, code: string | undefined, message: string, tls: StackTls | undefined): RcError | undefined {
   const nodeCert = tls ? ` (${tls.nodeCert})` : ''
   const ca = tls ? ` ${tls.ca}` : ''
   switch (code) {
@@ -85,6 +85,10 @@ function describeTlsError(where: string, code: string | undefined, message: stri
   }
   if (code?.startsWith('ERR_SSL_') && /ALERT_(CERTIFICATE_EXPIRED|UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN)/.test(code)) {
     return new ConfigError(`${where} rejects the toolkit's TLS client certificate (${code})${tls ? `: ${tls.clientCert}` : ''}`, `the client certificate must be valid and from the nodes' CA: ${RENEW}`)
+  }
+  // A plaintext node takes the TLS hello for the start of an inline command and waits for its end: a pause looks the same
+  if (tls && /connect ETIMEDOUT/.test(message)) {
+    return new TemporaryError(`${where} did not complete the TLS handshake in time`, 'the node may be paused or overloaded, or still speak plaintext (RC_TLS=1 needs the nodes restarted with TLS: `pnpm run down && pnpm run up`)')
   }
   const handshake = /SSL_connect failed: (.*)$/.exec(message)
   if (handshake) return new ConfigError(`${where}: TLS handshake failed (${handshake[1]})${tls ? `; node certificate ${tls.nodeCert}, CA ${tls.ca}` : ''}`, `check the certificates with \`pnpm security:audit\`; ${RENEW}`)

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { NodeClient, connectCluster, connectNode, type Stack } from '@redis-cluster/core'
+import { NodeClient, connectCluster, connectNode, type RcError, type Stack } from '@redis-cluster/core'
 import { allocatePorts, createTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
 import { tlsCheck } from '../src/tls-check.ts'
 import type { AuditContext, AuditReport } from '../src/index.ts'
@@ -78,7 +78,7 @@ describe('RC_TLS=1 (local runtime)', () => {
     expect(again.exitCode, again.stderr).toBe(0)
   })
 
-  it('backup and logical restore round trip over TLS (redis-cli --rdb --tls, the restore pipe)', async () => {
+  it('backup, logical and physical restore round trip over TLS (redis-cli --rdb --tls, the restore pipe, nodes restarted with TLS)', async () => {
     const cluster = connectCluster(stack)
     try {
       await Promise.all(Array.from({ length: 500 }, (_, i) => cluster.set(`tls:${i}`, `v${i}`)))
@@ -90,9 +90,19 @@ describe('RC_TLS=1 (local runtime)', () => {
       expect(restore.exitCode, restore.stderr).toBe(0)
       expect(JSON.parse(restore.stdout)).toMatchObject({ restored: 500 })
       expect(await cluster.get('tls:499')).toBe('v499')
+      await cluster.set('tls:after', 'not in the backup')
+      const physical = await runCli('backup/restore', ['latest', '--physical', '--yes'], env())
+      expect(physical.exitCode, physical.stderr).toBe(0)
     } finally {
       cluster.disconnect()
     }
+    const after = connectCluster(stack)
+    try {
+      expect([await after.get('tls:499'), await after.get('tls:after')]).toEqual(['v499', null])
+    } finally {
+      after.disconnect()
+    }
+    expect((await runCli('monitor/status', [], test.env)).exitCode).toBe(0)
   })
 
   it('security:audit: tls PASS with the expiry; FAIL naming the node with a plaintext port open; PASS again once closed', async () => {
@@ -109,6 +119,12 @@ describe('RC_TLS=1 (local runtime)', () => {
       const fail = await audit()
       expect(fail.run.exitCode).toBe(1)
       expect(fail.tls).toMatchObject({ status: 'FAIL', detail: `redis-node-2: plaintext port ${spare} open`, fix: expect.stringMatching(/pnpm run down && pnpm run up/) })
+      // the toolkit (RC_TLS=1) dialling a plaintext port: Redis reads the TLS hello as an inline command and waits for its
+      // end, as a paused node would (75); when the hello's random bytes hold a newline it answers an error in plaintext (78)
+      const plaintext = await connectNode(stack, { ...stack.nodes[2]!, port: spare! }).catch((error: RcError) => error)
+      const where = `redis-node-2 (127.0.0.1:${spare})`
+      expect([[75, `${where} did not complete the TLS handshake in time`], [78, `${where} does not speak TLS (RC_TLS=1, yet it answers in plaintext)`]]).toContainEqual([plaintext.exitCode, plaintext.message])
+      expect(`${plaintext.message} ${plaintext.hint}`).toMatch(/plaintext/)
     } finally {
       await client.config('SET', 'port', '0')
       client.disconnect()
