@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NodeClient, connectCluster, connectNode, type RcError, type Stack } from '@redis-cluster/core'
@@ -37,17 +37,26 @@ describe('RC_TLS=1 (local runtime)', () => {
   }
 
   beforeAll(async () => {
-    test = await createTestStack({ env: { RC_TLS: '1' } })
-    const made = await runCli('security/secrets-tls', [], test.env)
-    expect(made.exitCode, made.stderr).toBe(0)
+    // RC_TLS=1, the certificates made by `secrets:tls`
+    test = await createTestStack({ tls: true })
     stack = test.load()
     const up = await runCli('init/up', [], test.env)
     expect(up.exitCode, up.stderr).toBe(0)
   })
   afterAll(() => test?.cleanup())
 
-  it('secrets:tls: a CA, a node and a client certificate, keys 0600, SANs cover 127.0.0.1; a second run overwrites nothing', async () => {
+  it('secrets:tls: a CA, a node and a client certificate, keys 0600, SANs cover 127.0.0.1; creates only what is missing, overwrites nothing', async () => {
     const tls = stack.tls!
+    renameSync(tls.clientCert, `${tls.clientCert}.old`)
+    renameSync(tls.clientKey, `${tls.clientKey}.old`)
+    const made = await runCli('security/secrets-tls', ['--json'], test.env)
+    expect(made.exitCode, made.stderr).toBe(0)
+    expect(JSON.parse(made.stdout)).toMatchObject({ created: [tls.clientCert, tls.clientKey], days: 365, keyMode: '0600' })
+    const fresh = await runCli('security/secrets-tls', [], { ...test.env, RC_SECRETS_DIR: join(test.dir, 'other-secrets') })
+    expect(fresh.stdout, fresh.stderr).toMatch(/created \S+other-secrets\/tls\/node\.crt \(until \d{4}-\d\d-\d\d \(36\d days left\)\)/)
+    expect(fresh.stdout).toMatch(/created \S+other-secrets\/tls\/node\.key \(private key, mode 0600\)/)
+    // the compose file's network addresses too, for the day compose speaks TLS
+    expect(fresh.stdout).toMatch(/the node certificate covers IP:127\.0\.0\.1, IP:172\.19\.0\.\d+, .*DNS:localhost, DNS:redis-node-0/)
     for (const key of [tls.caKey, tls.nodeKey, tls.clientKey]) expect((statSync(key).mode & 0o777).toString(8), key).toBe('600')
     const text = execFileSync('openssl', ['x509', '-in', tls.nodeCert, '-noout', '-ext', 'subjectAltName'], { encoding: 'utf8' })
     expect(text).toMatch(/IP Address:127\.0\.0\.1/)
@@ -91,11 +100,11 @@ describe('RC_TLS=1 (local runtime)', () => {
       expect(JSON.parse(restore.stdout)).toMatchObject({ restored: 500 })
       expect(await cluster.get('tls:499')).toBe('v499')
       await cluster.set('tls:after', 'not in the backup')
-      const physical = await runCli('backup/restore', ['latest', '--physical', '--yes'], env())
-      expect(physical.exitCode, physical.stderr).toBe(0)
     } finally {
       cluster.disconnect()
     }
+    const physical = await runCli('backup/restore', ['latest', '--physical', '--yes'], env())
+    expect(physical.exitCode, physical.stderr).toBe(0)
     const after = connectCluster(stack)
     try {
       expect([await after.get('tls:499'), await after.get('tls:after')]).toEqual(['v499', null])
