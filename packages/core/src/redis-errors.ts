@@ -88,7 +88,7 @@ function describeTlsError(where: string, code: string | undefined, message: stri
   }
   // A plaintext node takes the TLS hello for the start of an inline command and waits for its end: a pause looks the same
   if (tls && /connect ETIMEDOUT/.test(message)) {
-    return new TemporaryError(`${where} did not complete the TLS handshake in time`, 'the node may be paused or overloaded, or still speak plaintext (RC_TLS=1 needs the nodes restarted with TLS: `pnpm run down && pnpm run up`)')
+    return new TemporaryError(`${where} did not answer the TLS handshake in time`, 'the node may be paused or overloaded, or still speak plaintext (RC_TLS=1 needs the nodes restarted with TLS: `pnpm run down && pnpm run up`)')
   }
   const handshake = /SSL_connect failed: (.*)$/.exec(message)
   if (handshake) return new ConfigError(`${where}: TLS handshake failed (${handshake[1]})${tls ? `; node certificate ${tls.nodeCert}, CA ${tls.ca}` : ''}`, `check the certificates with \`pnpm security:audit\`; ${RENEW}`)

@@ -132,7 +132,7 @@ describe('RC_TLS=1 (local runtime)', () => {
       // end, as a paused node would (75); when the hello's random bytes hold a newline it answers an error in plaintext (78)
       const plaintext = await connectNode(stack, { ...stack.nodes[2]!, port: spare! }).catch((error: RcError) => error)
       const where = `redis-node-2 (127.0.0.1:${spare})`
-      expect([[75, `${where} did not complete the TLS handshake in time`], [78, `${where} does not speak TLS (RC_TLS=1, yet it answers in plaintext)`]]).toContainEqual([plaintext.exitCode, plaintext.message])
+      expect([[75, `${where} did not answer the TLS handshake in time`], [78, `${where} does not speak TLS (RC_TLS=1, yet it answers in plaintext)`]]).toContainEqual([plaintext.exitCode, plaintext.message])
       expect(`${plaintext.message} ${plaintext.hint}`).toMatch(/plaintext/)
     } finally {
       await client.config('SET', 'port', '0')
