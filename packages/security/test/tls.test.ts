@@ -7,11 +7,15 @@ import { allocatePorts, createTestStack, runCli, type TestStack } from '@redis-c
 import { tlsCheck } from '../src/tls-check.ts'
 import type { AuditContext, AuditReport } from '../src/index.ts'
 
-/** Signs node.key into `out` with the stack's CA: `days` may be negative (already expired), `san` replaces the SANs. */
-function signNodeCert(stack: Stack, out: string, { days, san }: { days: number; san: string }): void {
+/** Signs node.key into `out` with the stack's CA (or itself): `days` may be negative (already expired), `san` replaces the SANs. */
+function signNodeCert(stack: Stack, out: string, { days, san, selfSigned = false }: { days: number; san: string; selfSigned?: boolean }): void {
   const tls = stack.tls!
   const csr = `${out}.csr`
   const ext = `${out}.ext`
+  if (selfSigned) {
+    execFileSync('openssl', ['req', '-x509', '-new', '-key', tls.nodeKey, '-subj', '/CN=self-signed node', '-days', String(days), '-addext', `subjectAltName=${san}`, '-out', out], { stdio: 'ignore' })
+    return
+  }
   writeFileSync(ext, `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\n`)
   execFileSync('openssl', ['req', '-new', '-key', tls.nodeKey, '-subj', '/CN=test node', '-out', csr], { stdio: 'ignore' })
   execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', tls.ca, '-CAkey', tls.caKey, '-set_serial', String(Date.now()), '-days', String(days), '-extfile', ext, '-out', out], { stdio: 'ignore' })
@@ -66,6 +70,11 @@ describe('RC_TLS=1 (local runtime)', () => {
     expect(again.exitCode, again.stderr).toBe(0)
     expect(again.stdout).toMatch(/every TLS file exists/)
     expect(readFileSync(tls.nodeCert)).toEqual(before)
+    // compose's containers read the keys as group 999 (RC_TLS itself is local-only for now)
+    const compose = await runCli('security/secrets-tls', [], { ...test.env, RC_TLS: '0', RC_RUNTIME: 'compose', RC_SECRETS_DIR: join(test.dir, 'compose-secrets') })
+    expect(compose.exitCode, compose.stderr).toBe(0)
+    const composeKey = statSync(join(test.dir, 'compose-secrets/tls/node.key'))
+    expect([(composeKey.mode & 0o777).toString(8), composeKey.gid]).toEqual(['640', 999])
     const bad = await runCli('security/secrets-tls', ['--days', '0'], test.env)
     expect([bad.exitCode, bad.stderr]).toEqual([2, expect.stringMatching(/--days '0' is not a number of days/)])
   })
@@ -159,6 +168,7 @@ describe('RC_TLS=1 (local runtime)', () => {
     // redis-cli 7.0 (hiredis) checks the chain and dates, never the host name: only the toolkit's own clients catch the second
     ['an expired node certificate', { days: -1, san: 'IP:127.0.0.1' }, /its TLS certificate has expired \(CERT_HAS_EXPIRED\)/, true],
     ['a node certificate for another host', { days: 30, san: 'DNS:elsewhere.example' }, /does not name this address \(ERR_TLS_CERT_ALTNAME_INVALID/, false],
+    ['a node certificate not from the CA', { days: 30, san: 'IP:127.0.0.1', selfSigned: true }, /its TLS certificate is not signed by the CA \S+ca\.crt \(DEPTH_ZERO_SELF_SIGNED_CERT\)/, true],
   ])('%s: commands exit 78 naming the node and the certificate file', async (_, cert, message, cliChecks) => {
     const bad = join(test.dir, 'bad.crt')
     signNodeCert(stack, bad, cert)
