@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { CONTAINER_UID } from './user-secrets.ts'
 import { join, resolve } from 'node:path'
 import type { Settings } from './settings.ts'
-import { USER_NAMES, pendingSecretFile, secretFileOf, userSecretFile, type UserName, type UserPasswords } from './users.ts'
+import { USER_NAMES, pendingSecretFile, trimSecret, secretFileOf, userSecretFile, type UserName, type UserPasswords } from './users.ts'
 
 export type SecretResult =
   | { password: string; notice?: string }
@@ -23,7 +23,7 @@ export function readSecret(file: string): SecretResult {
       ? { problem: `password secret ${file} is missing`, hint: 'run `pnpm secrets:init` to create the missing secrets (or copy secrets.example/)' }
       : { problem: `cannot read password secret ${file} (${code})`, hint: `check the file's permissions` }
   }
-  const password = raw.replace(/[\r\n\t ]+$/, '')
+  const password = trimSecret(raw)
   if (!password) return { problem: `password secret ${file} is empty`, hint: 'put a password in it, or delete it and run `pnpm secrets:init`' }
   if (/[\s"']/.test(password)) {
     return { problem: `password secret ${file} contains whitespace or quotes`, hint: 'use a password of letters, digits and punctuation only' }

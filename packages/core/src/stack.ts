@@ -202,7 +202,7 @@ export function loadStack({ cwd = process.cwd(), env = process.env, requireSecre
   problems.push(...appendAddedNodes(nodes, added, dataDir))
   problems.push(...duplicatePorts(nodes))
 
-  const secrets = readStackSecrets({ root, secretsDir, settings, required: external ? 'own' : requireSecrets ? 'all' : 'none' })
+  const secrets = readStackSecrets({ root, secretsDir, settings, required: !requireSecrets ? 'none' : external ? 'own' : 'all' })
   problems.push(...secrets.problems)
   const tls = settings.tls ? tlsFiles(secretsDir) : undefined
   const tlsProblems = tlsSettingProblems(tls, settings.runtime, requireSecrets)

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { chmod, chown, mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { writeFileAtomic } from './atomic-write.ts'
-import { USER_NAMES, userSecretFile, type UserName } from './users.ts'
+import { USER_NAMES, trimSecret, userSecretFile, type UserName } from './users.ts'
 
 /** The uid and gid of the `redis` user in the Redis images: compose bind-mounts file secrets, so their group must be this one to read them. */
 export const CONTAINER_UID = 999
@@ -40,7 +40,7 @@ export async function ensureUserSecrets(secretsDir: string, { forContainers = fa
   for (const user of USER_NAMES) {
     const file = userSecretFile(secretsDir, user)
     if (existsSync(file)) continue
-    const password = passwords[user] ?? (user === 'admin' && migrate ? readFileSync(legacy, 'utf8') : generatePassword())
+    const password = passwords[user] ?? (user === 'admin' && migrate ? trimSecret(readFileSync(legacy, 'utf8')) : generatePassword())
     await writeFileAtomic(file, password, { mode: 0o600 })
     if (forContainers) {
       await chown(file, -1, CONTAINER_UID)

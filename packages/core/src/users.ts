@@ -42,6 +42,9 @@ export function passwordHash(password: string): string {
   return createHash('sha256').update(password).digest('hex')
 }
 
+/** A secret file's content as a password: trailing CR/LF/blanks dropped (a final newline, a file saved on Windows), which Redis would take as part of it. */
+export const trimSecret = (raw: string): string => raw.replace(/[\r\n\t ]+$/, '')
+
 /** Where a user's secret lives. */
 export function userSecretFile(secretsDir: string, user: UserName): string {
   return join(secretsDir, 'users', `${user}.txt`)

@@ -142,7 +142,7 @@ export function renderCreateFromSeeds(result: CreateFromSeedsResult): string {
     `cluster formed on ${result.hosts} hosts: ${masters} masters, ${result.nodes.length - masters} replicas, healthy; no replica on its master's host`,
     renderTable(rows),
     '',
-    'to operate it from this host, put these lines in .env (and the password file in RC_PASSWORD_FILE, if it is not secrets/redis_password.txt):',
+    'to operate it from this host, put these lines in .env (and RC_USER / RC_PASSWORD_FILE if the nodes\' user is not this toolkit\'s admin with secrets/users/admin.txt):',
     ...Object.entries(result.env).map(([k, v]) => `${k}=${v}`),
   ].join('\n')
 }

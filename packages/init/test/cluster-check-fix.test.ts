@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connectCluster, connectNode, parseClusterNodes, type NodeClient, type Stack } from '@redis-cluster/core'
+import { connectCluster, connectNode, migrateAuth, parseClusterNodes, type NodeClient, type Stack } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
 import { createTestStack, formTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
 
@@ -63,8 +63,8 @@ describe('cluster:check and cluster:fix', () => {
     await source.cluster('SETSLOT', slot, 'MIGRATING', destId)
     const keys = (await source.cluster('GETKEYSINSLOT', slot, 80)) as string[]
     // 20 keys on both sides (COPY: what a source that died before its AOF kept the delete comes back with), 60 moved
-    await source.call('MIGRATE', target.host, target.port, '', 0, 5000, 'COPY', 'AUTH', stack.password, 'KEYS', ...keys.slice(0, 20))
-    await source.call('MIGRATE', target.host, target.port, '', 0, 5000, 'AUTH', stack.password, 'KEYS', ...keys.slice(20))
+    await source.call('MIGRATE', target.host, target.port, '', 0, 5000, 'COPY', ...migrateAuth(stack), 'KEYS', ...keys.slice(0, 20))
+    await source.call('MIGRATE', target.host, target.port, '', 0, 5000, ...migrateAuth(stack), 'KEYS', ...keys.slice(20))
     expect(await dest.cluster('COUNTKEYSINSLOT', slot)).toBe(80)
 
     const before = await check()
@@ -91,7 +91,7 @@ describe('cluster:check and cluster:fix', () => {
     const [source, dest] = [await client(holder.name), await client(target.name)]
     await dest.cluster('SETSLOT', slot, 'IMPORTING', (await myself(holder.name)).id)
     await source.cluster('SETSLOT', slot, 'MIGRATING', (await myself(target.name)).id)
-    await source.call('MIGRATE', target.host, target.port, '{moving}:7', 0, 5000, 'COPY', 'AUTH', stack.password)
+    await source.call('MIGRATE', target.host, target.port, '{moving}:7', 0, 5000, 'COPY', ...migrateAuth(stack))
     await dest.pipeline().call('ASKING').set('{moving}:7', 'a different value').exec()
 
     const refused = await fix()

@@ -157,7 +157,8 @@ describe('report', () => {
     const stack = test.load()
     const client = await connectNode(stack, stack.nodes[4]!)
     try {
-      await client.config('SET', 'requirepass', 'another-password')
+      // This connection stays logged in; new ones as admin are refused.
+      await client.call('ACL', 'SETUSER', 'admin', 'resetpass', '>another-password')
       const result = await runCli('monitor/report', ['--json'], test.env)
       expect(result.exitCode).toBe(1)
       const report = JSON.parse(result.stdout)
@@ -168,7 +169,7 @@ describe('report', () => {
       expect(table.stdout).toMatch(/^redis-node-4: rejects the password in the secret file$/m)
       expect(table.stdout).toMatch(/^report INCOMPLETE: not every node answered$/m)
     } finally {
-      await client.config('SET', 'requirepass', test.password)
+      await client.call('ACL', 'SETUSER', 'admin', 'resetpass', `>${test.password}`)
       client.disconnect()
     }
   })

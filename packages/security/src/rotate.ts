@@ -1,4 +1,6 @@
 import { applyAcl, ConfigError, connectNode, isUserName, InternalError, UsageError, USER_NAMES, type AclSettings, type Credentials, type NodeClient, type Stack, type StackNode, type UserName } from '@redis-cluster/core'
+import { existsSync } from 'node:fs'
+import { composeAclFile, writeComposeAclFile } from '@redis-cluster/compose'
 import { createPending, discardPending, readRotationFiles, replaceSecret } from './_rotate-files.ts'
 import { connectEveryNode, onEveryNode } from './_rotate-nodes.ts'
 import { consumerNote, readsSecretAtStart, restartExporter } from './_rotate-consumers.ts'
@@ -85,6 +87,7 @@ export async function rotatePassword(stack: Stack, user: UserName, { keepOld = f
       // The old password alone again (masterauth back to it), then the rotation is forgotten.
       const only = aclWith(users, stack.acl, user)([files.current])
       await everyNode('rollback', 'accepts only the old password again (ACL saved)', (_, i) => applyAndSave(clients[i]!, only))
+      await keepComposeAclFile(stack, only)
       await discardPending(files)
       record('rollback', `deleted ${files.pendingFile}`)
       return result('rolled back')
@@ -96,6 +99,7 @@ export async function rotatePassword(stack: Stack, user: UserName, { keepOld = f
     } else record('new password', `resuming the rotation pending in ${files.pendingFile}`)
     const acl = aclWith(users, stack.acl, user)
     await everyNode('add', 'accepts the old and the new password', (_, i) => applyAcl(acl([files.current, next]), clients[i]!))
+    await keepComposeAclFile(stack, acl([files.current, next]))
     await everyNode('verify', 'the new password logs in', (node) => checkLogin(node, { user, password: next }, true))
     if (user === stack.user) {
       for (const client of clients) client.disconnect()
@@ -114,6 +118,7 @@ export async function rotatePassword(stack: Stack, user: UserName, { keepOld = f
       record('move', await restartExporter(stack))
     }
     await everyNode('remove', 'accepts only the new password (ACL saved)', (_, i) => applyAndSave(clients[i]!, acl([next])))
+    await keepComposeAclFile(stack, acl([next]))
     await everyNode('verify', 'the old password is refused', (node) => checkLogin(node, { user, password: files.current }, false))
     if (!readsSecretAtStart(stack, user)) {
       await replaceSecret(files)
@@ -129,6 +134,15 @@ export async function rotatePassword(stack: Stack, user: UserName, { keepOld = f
 async function applyAndSave(client: NodeClient, desired: Parameters<typeof applyAcl>[0]): Promise<void> {
   await applyAcl(desired, client)
   await client.call('ACL', 'SAVE')
+}
+
+/**
+ * A compose stack's ACL file follows every step the nodes take: a container
+ * that restarts (a crash, a chaos drill) copies it again at start
+ * (start-node.sh), and must not come back with the passwords of the last `up`.
+ */
+async function keepComposeAclFile(stack: Stack, desired: Pick<Stack, 'users' | 'acl'>): Promise<void> {
+  if (existsSync(composeAclFile(stack))) await writeComposeAclFile({ ...stack, ...desired })
 }
 
 /** The desired ACL (core's, what `up` applies) with this user's passwords replaced: the first is the one masterauth uses. */

@@ -1,7 +1,7 @@
 import { chmodSync, chownSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONTAINER_UID, ConfigError, asUser, connectCluster, connectNode, parseInfo, passwordHash, pendingSecretFile, userSecretFile, waitForHealthy, waitFor, type Stack, type UserName } from '@redis-cluster/core'
-import { localRuntime } from '@redis-cluster/compose'
+import { composeAclFile, localRuntime, writeComposeAclFile } from '@redis-cluster/compose'
 import { createTestStack, formTestStack, missingWrites, runCli, startWriter, type TestStack } from '@redis-cluster/test-utils'
 import { rotatePassword } from '../src/index.ts'
 
@@ -89,11 +89,17 @@ describe('secrets:rotate (local runtime)', () => {
   })
 
   it('rotates replication: masterauth moves, replicas stay linked, and a replica restarted afterwards syncs with the new password', async () => {
+    // A compose stack's ACL file (what a restarted container loads) follows the rotation.
+    await writeComposeAclFile(stack)
+    const old = secretOf('replication')
     const result = await rotate('replication')
     expect(result.exitCode, result.stderr).toBe(0)
     expect(result.stdout).toContain('masterauth is the new password')
     const next = secretOf('replication')
     expect(((await onNode(0, 'CONFIG', 'GET', 'masterauth')) as string[])[1]).toBe(next)
+    const aclFile = readFileSync(composeAclFile(stack), 'utf8')
+    expect(aclFile).toContain(`#${passwordHash(next)}`)
+    expect(aclFile).not.toContain(`#${passwordHash(old)}`)
     const replica = stack.nodes.find((n) => n.role === 'replica')!
     const linkOf = async () => parseInfo((await onNode(replica.index, 'INFO', 'replication')) as string).master_link_status
     expect(await linkOf()).toBe('up')
