@@ -41,6 +41,7 @@ describe('security:audit (local runtime)', () => {
       'replication-user PASS',
       'protected-mode PASS',
       'client-ports PASS',
+      'tls SKIP',
       'password-in-argv PASS',
       'secret-files PASS',
       'redis-version FAIL',

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { copyFileSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NodeClient, connectCluster, connectNode, type RcError, type Stack } from '@redis-cluster/core'
@@ -139,7 +139,13 @@ describe('RC_TLS=1 (local runtime)', () => {
       expect(fail.tls).toMatchObject({ status: 'FAIL', detail: `redis-node-2: plaintext port ${spare} open`, fix: expect.stringMatching(/pnpm run down && pnpm run up/) })
       // the toolkit (RC_TLS=1) dialling a plaintext port: Redis reads the TLS hello as an inline command and waits for its
       // end, as a paused node would (75); when the hello's random bytes hold a newline it answers an error in plaintext (78)
-      const plaintext = await connectNode(stack, { ...stack.nodes[2]!, port: spare! }).catch((error: RcError) => error)
+      const plaintext = await connectNode(stack, { ...stack.nodes[2]!, port: spare! }).then(
+        (connected) => {
+          connected.disconnect()
+          throw new Error('a TLS client got through to a plaintext port')
+        },
+        (error: RcError) => error,
+      )
       const where = `redis-node-2 (127.0.0.1:${spare})`
       expect([[75, `${where} did not answer the TLS handshake in time`], [78, `${where} does not speak TLS (RC_TLS=1, yet it answers in plaintext)`]]).toContainEqual([plaintext.exitCode, plaintext.message])
       expect(`${plaintext.message} ${plaintext.hint}`).toMatch(/plaintext/)
@@ -148,6 +154,13 @@ describe('RC_TLS=1 (local runtime)', () => {
       client.disconnect()
     }
     expect((await audit()).tls.status).toBe('PASS')
+    // a private key others may read
+    chmodSync(stack.tls!.nodeKey, 0o644)
+    try {
+      expect((await audit()).tls).toMatchObject({ status: 'FAIL', detail: `${stack.tls!.nodeKey} is readable by every user of this host (mode 0644)`, fix: expect.stringMatching(/^chmod 600/) })
+    } finally {
+      chmodSync(stack.tls!.nodeKey, 0o600)
+    }
   })
 
   it('a node certificate expiring within 30 days passes the audit with a warning', async () => {
