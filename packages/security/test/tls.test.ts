@@ -206,6 +206,21 @@ describe('RC_TLS=1 (local runtime)', () => {
     expect((await runCli('monitor/status', [], test.env)).exitCode).toBe(0)
   })
 
+  it('an expired client certificate: the nodes refuse the toolkit, exit 78 naming the client certificate file', async () => {
+    const tls = stack.tls!
+    const csr = join(test.dir, 'client.csr')
+    execFileSync('openssl', ['req', '-new', '-key', tls.clientKey, '-subj', '/CN=expired toolkit', '-out', csr], { stdio: 'ignore' })
+    copyFileSync(tls.clientCert, join(test.dir, 'good-client.crt'))
+    execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', tls.ca, '-CAkey', tls.caKey, '-set_serial', String(Date.now()), '-days', '-1', '-out', tls.clientCert], { stdio: 'ignore' })
+    try {
+      const run = await runCli('monitor/status', [], test.env)
+      expect(run.exitCode, run.stderr).toBe(78)
+      expect(run.stderr).toMatch(new RegExp(`redis-node-\\d \\(127\\.0\\.0\\.1:\\d+\\) rejects the toolkit's TLS client certificate \\(ERR_SSL_\\w+\\): ${tls.clientCert.replace(/[.]/g, '\\.')}`))
+    } finally {
+      copyFileSync(join(test.dir, 'good-client.crt'), tls.clientCert)
+    }
+  })
+
   it('tls check: SKIP on a plaintext stack (RC_TLS unset)', async () => {
     expect(await tlsCheck.run({ stack: { ...stack, tls: undefined } } as unknown as AuditContext)).toEqual({ skip: true, detail: expect.stringMatching(/RC_TLS is not set: the nodes speak plaintext/) })
   })
