@@ -1,10 +1,12 @@
+import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { ConnectionOptions } from 'node:tls'
 import { Redis, Cluster, type Command, type RedisOptions } from 'ioredis'
+import { ConfigError } from './errors.ts'
 import { describeFsError } from './fs-errors.ts'
 import { describeRedisError, type ErrorSubject } from './redis-errors.ts'
 import { currentRun } from './run-context.ts'
-import type { Stack, StackNode } from './stack.ts'
+import type { Stack, StackNode, StackTls } from './stack.ts'
 
 export interface ConnectOptions {
   /** How long to wait for the TCP connection and AUTH. */
@@ -44,19 +46,36 @@ export type Credentials = Pick<Stack, 'user' | 'password'> & { readonly tls?: St
 /** ioredis' AUTH options: `default` is Redis' user for AUTH without a name (a cluster with one password). */
 const credentials = ({ user, password }: Credentials) => (user === 'default' ? { password } : { username: user, password })
 
-/** Certificate files read once per process (every connection of a run uses the same few files). */
-const tlsFileCache = new Map<string, Buffer>()
+/** TLS options per set of files: each file is read, and the client certificate checked, once per process. */
+const tlsOptionsCache = new Map<string, ConnectionOptions>()
 
 function readTlsFile(file: string): Buffer {
-  let bytes = tlsFileCache.get(file)
-  if (bytes) return bytes
   try {
-    bytes = readFileSync(file)
+    return readFileSync(file)
   } catch (error) {
     throw describeFsError(error, { otherwise: 'run `pnpm secrets:tls` (it creates missing certificates), or unset RC_TLS' })
   }
-  tlsFileCache.set(file, bytes)
-  return bytes
+}
+
+const RENEW_CLIENT = 'move client.crt and client.key away and run `pnpm secrets:tls` (it creates what is missing)'
+
+/**
+ * The toolkit's own certificate, checked before it is presented: under TLS
+ * 1.3 a node refuses a bad client certificate only after the handshake, so
+ * the client sees a bare "connection closed", not why.
+ */
+function checkClientCertificate(tls: StackTls, cert: Buffer, ca: Buffer): void {
+  let own: X509Certificate
+  let authority: X509Certificate
+  try {
+    own = new X509Certificate(cert)
+    authority = new X509Certificate(ca)
+  } catch {
+    throw new ConfigError(`${tls.clientCert} or ${tls.ca} is not a PEM certificate`, RENEW_CLIENT)
+  }
+  const end = new Date(own.validTo)
+  if (end.getTime() <= Date.now()) throw new ConfigError(`the toolkit's TLS client certificate ${tls.clientCert} expired on ${end.toISOString().slice(0, 10)}`, RENEW_CLIENT)
+  if (!own.verify(authority.publicKey)) throw new ConfigError(`the toolkit's TLS client certificate ${tls.clientCert} is not signed by the CA ${tls.ca}`, RENEW_CLIENT)
 }
 
 /**
@@ -67,7 +86,15 @@ function readTlsFile(file: string): Buffer {
  */
 export function tlsOptions({ tls }: { readonly tls?: Stack['tls'] }): ConnectionOptions | undefined {
   if (!tls) return undefined
-  return { ca: readTlsFile(tls.ca), cert: readTlsFile(tls.clientCert), key: readTlsFile(tls.clientKey) }
+  const files = [tls.ca, tls.clientCert, tls.clientKey]
+  let options = tlsOptionsCache.get(files.join('\0'))
+  if (!options) {
+    const [ca, cert, key] = files.map(readTlsFile) as [Buffer, Buffer, Buffer]
+    checkClientCertificate(tls, cert, ca)
+    options = { ca, cert, key }
+    tlsOptionsCache.set(files.join('\0'), options)
+  }
+  return options
 }
 
 /** ioredis' options for the above: none at all in plaintext. */

@@ -206,16 +206,21 @@ describe('RC_TLS=1 (local runtime)', () => {
     expect((await runCli('monitor/status', [], test.env)).exitCode).toBe(0)
   })
 
-  it('an expired client certificate: the nodes refuse the toolkit, exit 78 naming the client certificate file', async () => {
+  it('an expired client certificate or one from another CA: exit 78 naming the client certificate file, before any node is dialled', async () => {
     const tls = stack.tls!
     const csr = join(test.dir, 'client.csr')
     execFileSync('openssl', ['req', '-new', '-key', tls.clientKey, '-subj', '/CN=expired toolkit', '-out', csr], { stdio: 'ignore' })
     copyFileSync(tls.clientCert, join(test.dir, 'good-client.crt'))
-    execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', tls.ca, '-CAkey', tls.caKey, '-set_serial', String(Date.now()), '-days', '-1', '-out', tls.clientCert], { stdio: 'ignore' })
+    const file = tls.clientCert.replace(/[.]/g, '\\.')
     try {
-      const run = await runCli('monitor/status', [], test.env)
-      expect(run.exitCode, run.stderr).toBe(78)
-      expect(run.stderr).toMatch(new RegExp(`redis-node-\\d \\(127\\.0\\.0\\.1:\\d+\\) rejects the toolkit's TLS client certificate \\(ERR_SSL_\\w+\\): ${tls.clientCert.replace(/[.]/g, '\\.')}`))
+      execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', tls.ca, '-CAkey', tls.caKey, '-set_serial', String(Date.now()), '-days', '-1', '-out', tls.clientCert], { stdio: 'ignore' })
+      const expired = await runCli('monitor/status', [], test.env)
+      expect(expired.exitCode, expired.stdout + expired.stderr).toBe(78)
+      expect(expired.stderr).toMatch(new RegExp(`^status: the toolkit's TLS client certificate ${file} expired on \\d{4}-\\d\\d-\\d\\d\n  fix: move client\\.crt and client\\.key away`))
+      execFileSync('openssl', ['x509', '-req', '-in', csr, '-key', tls.clientKey, '-days', '30', '-out', tls.clientCert], { stdio: 'ignore' })
+      const foreign = await runCli('monitor/status', [], test.env)
+      expect(foreign.exitCode, foreign.stdout + foreign.stderr).toBe(78)
+      expect(foreign.stderr).toMatch(new RegExp(`the toolkit's TLS client certificate ${file} is not signed by the CA`))
     } finally {
       copyFileSync(join(test.dir, 'good-client.crt'), tls.clientCert)
     }
