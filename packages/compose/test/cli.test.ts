@@ -19,7 +19,7 @@ describe('cli', () => {
 
   it('a wrong password is a configuration error (78) with a fix, not redis-cli text', async () => {
     const wrong = join(test.dir, 'wrong.txt')
-    writeFileSync(wrong, 'not-the-password')
+    writeFileSync(wrong, 'not-the-password', { mode: 0o600 })
     const result = await runCli('compose/cli', ['--', '-p', `${test.ports[1]}`, 'ping'], { ...test.env, RC_PASSWORD_FILE: wrong })
     expect(result.exitCode).toBe(78)
     expect(result.stderr).toMatch(/^cli: redis-cli \(127\.0\.0\.1:\d+\) rejects the password in the secret file\n {2}fix: /)

@@ -21,7 +21,7 @@ function scratch({ dotenv = '', secret = 'pw' as string | null } = {}) {
   writeFileSync(join(root, '.env'), dotenv)
   if (secret !== null) {
     mkdirSync(join(root, 'secrets/users'), { recursive: true })
-    for (const user of USER_NAMES) writeFileSync(join(root, `secrets/users/${user}.txt`), user === 'admin' ? secret : `pw-${user}`)
+    for (const user of USER_NAMES) writeFileSync(join(root, `secrets/users/${user}.txt`), user === 'admin' ? secret : `pw-${user}`, { mode: 0o600 })
   }
   return root
 }
@@ -39,8 +39,8 @@ describe('loadStack()', () => {
   it('reads every user\'s secret (and a pending rotation\'s); RC_PASSWORD_FILE is the toolkit\'s own, for any runtime', () => {
     const root = scratch({ dotenv: 'RC_PASSWORD_FILE=outside/pw.txt\n' })
     mkdirSync(join(root, 'outside'))
-    writeFileSync(join(root, 'outside/pw.txt'), 'outside-secret\n')
-    writeFileSync(join(root, 'secrets/users/app.txt.next'), 'app-next')
+    writeFileSync(join(root, 'outside/pw.txt'), 'outside-secret\n', { mode: 0o600 })
+    writeFileSync(join(root, 'secrets/users/app.txt.next'), 'app-next', { mode: 0o600 })
     const stack = loadStack({ cwd: root, env: {} })
     expect(stack).toMatchObject({ user: 'admin', password: 'outside-secret', secretFile: join(root, 'outside/pw.txt'), secretsDir: join(root, 'secrets') })
     expect(stack.users).toEqual({ admin: ['outside-secret'], app: ['pw-app', 'app-next'], replication: ['pw-replication'], exporter: ['pw-exporter'], backup: ['pw-backup'] })

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { loadStack } from '@redis-cluster/core'
@@ -51,10 +50,7 @@ describe('conf/prometheus/prometheus.yml', () => {
   })
 
   it('scrapes all six nodes at the compose file\'s default addresses, each labelled with its node', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rc-prom-'))
-    writeFileSync(join(dir, 'secret'), 'unused')
-    const stack = loadStack({ env: { PATH: process.env.PATH, RC_ROOT: REPO_ROOT, RC_ENV_FILE: '/dev/null', RC_PASSWORD_FILE: join(dir, 'secret') } })
-    rmSync(dir, { recursive: true })
+    const stack = loadStack({ env: { PATH: process.env.PATH, RC_ROOT: REPO_ROOT, RC_ENV_FILE: '/dev/null' }, requireSecrets: false })
     const job = readYaml(CONFIG).scrape_configs.find((j: any) => j.job_name === 'redis')
     const scraped = job.static_configs.map((c: any) => ({ target: c.targets[0], node: c.labels.node }))
     expect(scraped).toEqual(stack.nodes.map((n) => ({ target: `redis://${n.clusterIp}:${n.port}`, node: n.name })))

@@ -52,7 +52,7 @@ describe('status', () => {
   it('exits 78 with a fix when the secret holds another password', async () => {
     const result = await runCli('monitor/status', [], { ...test.env, RC_PASSWORD_FILE: `${test.dir}/wrong.txt` }).finally(() => {})
     expect(result.exitCode).toBe(78) // missing secret file
-    writeFileSync(`${test.dir}/wrong.txt`, 'not-the-password')
+    writeFileSync(`${test.dir}/wrong.txt`, 'not-the-password', { mode: 0o600 })
     const wrong = await runCli('monitor/status', [], { ...test.env, RC_PASSWORD_FILE: `${test.dir}/wrong.txt` })
     expect(wrong.exitCode).toBe(78)
     expect(wrong.stderr).toMatch(/rejects the password in the secret file\n {2}fix: /)
