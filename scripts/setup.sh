@@ -54,6 +54,12 @@ fi
 # `pnpm run down && pnpm run up` once.
 pnpm -s secrets:init
 
+# RC_TLS=1 in .env (or the environment): the local CA, the node and the client
+# certificates in secrets/tls/, created when missing, never overwritten.
+if [ "${RC_TLS:-}" = 1 ] || grep -Eq '^[[:space:]]*(export[[:space:]]+)?RC_TLS[[:space:]]*=[[:space:]]*(1|true|yes)[[:space:]]*$' .env; then
+  pnpm -s secrets:tls
+fi
+
 [ "${1:-}" = "--no-up" ] && exit 0
 pnpm run up
 pnpm status

@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net'
-import { CONNECT_TIMEOUT_MS, COMMAND_TIMEOUT_MS, describeRedisError, type Stack, type StackNode } from '@redis-cluster/core'
+import { connect as connectTls } from 'node:tls'
+import { CONNECT_TIMEOUT_MS, COMMAND_TIMEOUT_MS, describeRedisError, tlsOptions, type StackTls, type Stack, type StackNode } from '@redis-cluster/core'
 
 /** One key to put back: RESTORE key ttl payload REPLACE (ttl 0: none). */
 export interface RestoreItem {
@@ -39,7 +40,7 @@ export class RestorePipe {
   private rest: Buffer = Buffer.alloc(0)
   private failed: Error | undefined
 
-  private constructor(readonly node: StackNode, private readonly socket: Socket) {
+  private constructor(readonly node: StackNode, private readonly socket: Socket, private readonly tls: StackTls | undefined) {
     socket.setNoDelay(true)
     socket.on('data', (chunk: Buffer) => this.read(chunk))
     socket.setTimeout(COMMAND_TIMEOUT_MS, () => this.pending.length > 0 && this.fail(new Error('timed out')))
@@ -49,12 +50,14 @@ export class RestorePipe {
 
   /** Connects and authenticates (AUTH is the first batch: a wrong password fails here, as ConfigError). */
   static async open(stack: Stack, node: StackNode): Promise<RestorePipe> {
-    const socket = connect({ host: node.host, port: node.port })
-    const pipe = new RestorePipe(node, socket)
+    // RC_TLS: the same CA and client certificate as core's clients; RESP over it is the same bytes
+    const tls = tlsOptions(stack)
+    const socket = tls ? connectTls({ host: node.host, port: node.port, ...tls }) : connect({ host: node.host, port: node.port })
+    const pipe = new RestorePipe(node, socket, stack.tls)
     const timer = setTimeout(() => pipe.fail(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), CONNECT_TIMEOUT_MS)
     try {
       const refused = await pipe.send(encode(['AUTH', ...(stack.user === 'default' ? [] : [stack.user]), stack.password]), [{ key: Buffer.from('AUTH'), ttl: 0, payload: Buffer.alloc(0) }])
-      if (refused[0]) throw describeRedisError(node, Object.assign(new Error(refused[0].message), { name: 'ReplyError' }), 'auth')
+      if (refused[0]) throw describeRedisError(node, Object.assign(new Error(refused[0].message), { name: 'ReplyError' }), 'auth', stack.tls)
       return pipe
     } catch (error) {
       pipe.close()
@@ -112,7 +115,7 @@ export class RestorePipe {
   }
 
   private fail(error: Error): void {
-    const typed = describeRedisError(this.node, error, 'restore')
+    const typed = describeRedisError(this.node, error, 'restore', this.tls)
     this.failed ??= typed
     this.socket.destroy()
     for (const batch of this.pending.splice(0)) batch.reject(typed)

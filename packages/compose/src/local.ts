@@ -116,7 +116,9 @@ function assertSamePorts(running: readonly StackNode[]): void {
     } catch {
       return []
     }
-    const [port, busPort] = [/^port (\d+)$/m, /^cluster-port (\d+)$/m].map((re) => Number(re.exec(conf)?.[1]))
+    // under TLS the client port is tls-port (port 0)
+    const [plain, tls, busPort] = [/^port (\d+)$/m, /^tls-port (\d+)$/m, /^cluster-port (\d+)$/m].map((re) => Number(re.exec(conf)?.[1]))
+    const port = plain === 0 ? tls! : plain
     return Number.isNaN(port) || (port === node.port && busPort === node.busPort) ? [] : [`${node.name} runs on ${port}@${busPort}, not ${node.port}@${node.busPort}`]
   })
   if (moved.length === 0) return
@@ -180,7 +182,7 @@ function spawnNode(stack: Stack, node: StackNode): ChildProcess {
     [
       `# written by the local runtime at each start; edit ${stack.confFile} instead`,
       `include ${quote(stack.confFile)}`,
-      `port ${node.port}`,
+      ...portLines(stack, node),
       `cluster-port ${node.busPort}`,
       `bind ${node.host}`,
       `dir ${quote(node.dataDir)}`,
@@ -207,6 +209,20 @@ function spawnNode(stack: Stack, node: StackNode): ChildProcess {
     }
   }
   return child
+}
+
+/**
+ * The client port; under RC_TLS the same number is the TLS port and the
+ * plaintext port is off, and the bus and replication links speak TLS too,
+ * all with the one node certificate (secrets:tls). Clients may present a
+ * certificate (`optional`: checked against the CA when they do): the ACL
+ * passwords authenticate every client already, and `yes` would make every
+ * application and exporter carry a certificate from this local CA.
+ */
+function portLines(stack: Stack, node: StackNode): string[] {
+  if (!stack.tls) return [`port ${node.port}`]
+  const { nodeCert, nodeKey, ca } = stack.tls
+  return ['port 0', `tls-port ${node.port}`, 'tls-cluster yes', 'tls-replication yes', `tls-cert-file ${quote(nodeCert)}`, `tls-key-file ${quote(nodeKey)}`, `tls-ca-cert-file ${quote(ca)}`, 'tls-auth-clients optional']
 }
 
 /** Waits for PING; a node whose process exited meanwhile fails at once with the tail of its log. */

@@ -1,4 +1,5 @@
 import { CheckFailedError, ConfigError, RcError, TemporaryError } from './errors.ts'
+import type { StackTls } from './stack.ts'
 
 /** What an error is about: `redis-node-2 (127.0.0.1:6381)`, or `10.0.0.5:6379` when that is its name (external runtime). */
 export interface ErrorSubject {
@@ -17,14 +18,17 @@ export const describeSubject = ({ name, host, port }: ErrorSubject): string => (
  * errors (and so exit codes): auth → 78; refused, timeout, LOADING, TRYAGAIN,
  * CLUSTERDOWN, a dropped connection → 75; MISCONF (the node cannot persist)
  * and any other refusal → 1, naming the node, the command and Redis' words.
- * An RcError passes through unchanged.
+ * A certificate that fails TLS → 78 naming the certificate file (`tls`:
+ * the stack's RC_TLS files, when known). An RcError passes through unchanged.
  */
-export function describeRedisError(subject: ErrorSubject, error: unknown, command?: string): RcError {
+export function describeRedisError(subject: ErrorSubject, error: unknown, command?: string, tls?: StackTls): RcError {
   if (error instanceof RcError) return error
   const where = describeSubject(subject)
   const message = error instanceof Error ? error.message : String(error)
   const code = (error as NodeJS.ErrnoException | undefined)?.code ?? /\b(E[A-Z]+)\b/.exec(message)?.[1]
   const what = command ? ` ${command.toUpperCase()}` : ''
+  const tlsError = describeTlsError(where, code, message, tls)
+  if (tlsError) return tlsError
   if (/WRONGPASS|invalid password|NOAUTH|invalid username-password/i.test(message)) {
     return new ConfigError(`${where} rejects the password in the secret file`, 'the node has another password for this user: restore the old secret (change passwords with `pnpm secrets:rotate USER`), or set RC_USER to the user the cluster has')
   }
@@ -50,4 +54,43 @@ export function describeRedisError(subject: ErrorSubject, error: unknown, comman
   }
   if (error instanceof Error && error.name === 'ReplyError') return new CheckFailedError(`${where} refused${what}: ${message}`)
   return new TemporaryError(`${where}: ${message}`)
+}
+
+const RENEW = 'move the old certificate and its key away, run `pnpm secrets:tls` (it creates what is missing), then `pnpm run down && pnpm run up`'
+
+/**
+ * TLS failures are configuration: retrying cannot help. Node's verification
+ * codes (ioredis, the restore pipe) say which check failed; redis-cli only
+ * says "SSL_connect failed". The node's certificate is the file named: every
+ * node presents the same one (secrets:tls), and it is what the toolkit checks.
+ */
+function describeTlsError(where: string, code: string | undefined, message: string, tls: StackTls | undefined): RcError | undefined {
+  const nodeCert = tls ? ` (${tls.nodeCert})` : ''
+  const ca = tls ? ` ${tls.ca}` : ''
+  switch (code) {
+    case 'CERT_HAS_EXPIRED':
+      return new ConfigError(`${where}: its TLS certificate has expired (CERT_HAS_EXPIRED)${nodeCert}`, RENEW)
+    case 'CERT_NOT_YET_VALID':
+      return new ConfigError(`${where}: its TLS certificate is not valid yet (CERT_NOT_YET_VALID)${nodeCert}`, "check this host's clock, or " + RENEW)
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return new ConfigError(`${where}: its TLS certificate does not name this address (ERR_TLS_CERT_ALTNAME_INVALID: no such SAN)${nodeCert}`, `the node certificate's SANs must cover every node address: ${RENEW}`)
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'CERT_SIGNATURE_FAILURE':
+      return new ConfigError(`${where}: its TLS certificate is not signed by the CA${ca} (${code})${nodeCert}`, `give the nodes a certificate from this CA: ${RENEW}`)
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return new ConfigError(`${where} does not speak TLS (RC_TLS=1, yet it answers in plaintext)`, 'restart the nodes with TLS: `pnpm run down && pnpm run up` (or unset RC_TLS)')
+  }
+  if (code?.startsWith('ERR_SSL_') && /ALERT_(CERTIFICATE_EXPIRED|UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN)/.test(code)) {
+    return new ConfigError(`${where} rejects the toolkit's TLS client certificate (${code})${tls ? `: ${tls.clientCert}` : ''}`, `the client certificate must be valid and from the nodes' CA: ${RENEW}`)
+  }
+  // A plaintext node takes the TLS hello for the start of an inline command and waits for its end: a pause looks the same
+  if (tls && /connect ETIMEDOUT/.test(message)) {
+    return new TemporaryError(`${where} did not answer the TLS handshake in time`, 'the node may be paused or overloaded, or still speak plaintext (RC_TLS=1 needs the nodes restarted with TLS: `pnpm run down && pnpm run up`)')
+  }
+  const handshake = /SSL_connect failed: (.*)$/.exec(message)
+  if (handshake) return new ConfigError(`${where}: TLS handshake failed (${handshake[1]})${tls ? `; node certificate ${tls.nodeCert}, CA ${tls.ca}` : ''}`, `check the certificates with \`pnpm security:audit\`; ${RENEW}`)
+  return undefined
 }

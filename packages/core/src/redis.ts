@@ -1,7 +1,12 @@
+import { X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { ConnectionOptions } from 'node:tls'
 import { Redis, Cluster, type Command, type RedisOptions } from 'ioredis'
+import { ConfigError } from './errors.ts'
+import { describeFsError } from './fs-errors.ts'
 import { describeRedisError, type ErrorSubject } from './redis-errors.ts'
 import { currentRun } from './run-context.ts'
-import type { Stack, StackNode } from './stack.ts'
+import type { Stack, StackNode, StackTls } from './stack.ts'
 
 export interface ConnectOptions {
   /** How long to wait for the TCP connection and AUTH. */
@@ -35,14 +40,71 @@ export class NodeClient extends Redis {
   }
 }
 
-/** Who a client authenticates as: the stack's user (RC_USER), or another ACL user's view of it (asUser). */
-export type Credentials = Pick<Stack, 'user' | 'password'>
+/** Who a client authenticates as: the stack's user (RC_USER), or another ACL user's view of it (asUser); and over TLS or not (RC_TLS). */
+export type Credentials = Pick<Stack, 'user' | 'password'> & { readonly tls?: Stack['tls'] }
 
 /** ioredis' AUTH options: `default` is Redis' user for AUTH without a name (a cluster with one password). */
 const credentials = ({ user, password }: Credentials) => (user === 'default' ? { password } : { username: user, password })
 
+/** TLS options per set of files: each file is read, and the client certificate checked, once per process. */
+const tlsOptionsCache = new Map<string, ConnectionOptions>()
+
+function readTlsFile(file: string): Buffer {
+  try {
+    return readFileSync(file)
+  } catch (error) {
+    throw describeFsError(error, { otherwise: 'run `pnpm secrets:tls` (it creates missing certificates), or unset RC_TLS' })
+  }
+}
+
+const RENEW_CLIENT = 'move client.crt and client.key away and run `pnpm secrets:tls` (it creates what is missing)'
+
+/**
+ * The toolkit's own certificate, checked before it is presented: under TLS
+ * 1.3 a node refuses a bad client certificate only after the handshake, so
+ * the client sees a bare "connection closed", not why.
+ */
+function checkClientCertificate(tls: StackTls, cert: Buffer, ca: Buffer): void {
+  let own: X509Certificate
+  let authority: X509Certificate
+  try {
+    own = new X509Certificate(cert)
+    authority = new X509Certificate(ca)
+  } catch {
+    throw new ConfigError(`${tls.clientCert} or ${tls.ca} is not a PEM certificate`, RENEW_CLIENT)
+  }
+  const end = new Date(own.validTo)
+  if (end.getTime() <= Date.now()) throw new ConfigError(`the toolkit's TLS client certificate ${tls.clientCert} expired on ${end.toISOString().slice(0, 10)}`, RENEW_CLIENT)
+  if (!own.verify(authority.publicKey)) throw new ConfigError(`the toolkit's TLS client certificate ${tls.clientCert} is not signed by the CA ${tls.ca}`, RENEW_CLIENT)
+}
+
+/**
+ * Node's TLS options for a connection to a node under RC_TLS: trust only the
+ * local CA, and present the toolkit's client certificate. No servername: the
+ * nodes are dialled by IP, and Node checks an IP against the certificate's IP
+ * SANs. Undefined without RC_TLS (plaintext).
+ */
+export function tlsOptions({ tls }: { readonly tls?: Stack['tls'] }): ConnectionOptions | undefined {
+  if (!tls) return undefined
+  const files = [tls.ca, tls.clientCert, tls.clientKey]
+  let options = tlsOptionsCache.get(files.join('\0'))
+  if (!options) {
+    const [ca, cert, key] = files.map(readTlsFile) as [Buffer, Buffer, Buffer]
+    checkClientCertificate(tls, cert, ca)
+    options = { ca, cert, key }
+    tlsOptionsCache.set(files.join('\0'), options)
+  }
+  return options
+}
+
+/** ioredis' options for the above: none at all in plaintext. */
+const tlsOption = (stack: { readonly tls?: Stack['tls'] }) => {
+  const tls = tlsOptions(stack)
+  return tls ? { tls } : {}
+}
+
 /** MIGRATE's authentication to the target, as the client's own user (a command argument to Redis, never a process argument). */
-export function migrateAuth({ user, password }: Credentials): string[] {
+export function migrateAuth({ user, password }: Pick<Credentials, 'user' | 'password'>): string[] {
   return user === 'default' ? ['AUTH', password] : ['AUTH2', user, password]
 }
 
@@ -60,6 +122,7 @@ export async function connectNode(stack: Credentials, node: ErrorSubject, option
     host: node.host,
     port: node.port,
     ...credentials(stack),
+    ...tlsOption(stack),
     lazyConnect: true,
     connectTimeout: connectTimeoutMs,
     // AUTH is a command: until connected it gets the connect budget (a paused
@@ -92,7 +155,7 @@ export async function connectNode(stack: Credentials, node: ErrorSubject, option
     return client
   } catch (error) {
     client.disconnect()
-    throw describeRedisError(node, cause ?? error)
+    throw describeRedisError(node, cause ?? error, undefined, stack.tls)
   }
 }
 
@@ -121,7 +184,7 @@ export function connectCluster(stack: Stack): Cluster {
     stack.nodes.map((n) => ({ host: n.host, port: n.port })),
     {
       natMap,
-      redisOptions: { ...credentials(stack), connectTimeout: CONNECT_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, disconnectTimeout: 50 },
+      redisOptions: { ...credentials(stack), ...tlsOption(stack), connectTimeout: CONNECT_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, disconnectTimeout: 50 },
       clusterRetryStrategy: (times) => (times > 3 ? null : 100 * times),
       slotsRefreshTimeout: 2000,
       enableOfflineQueue: true,

@@ -26,6 +26,7 @@ describe('readSettings()', () => {
         secretsDir: 'secrets',
         user: 'admin',
         acl: { appKeyPatterns: ['*'], defaultUser: false },
+        tls: false,
       },
       problems: [],
       invalid: new Set(),

@@ -64,6 +64,8 @@ const VARIABLES = {
   RC_PASSWORD_FILE: path,
   RC_APP_KEY_PATTERN: keyPatterns,
   RC_DEFAULT_USER: flag,
+  // TLS on every node's client, bus and replication connections, from the certificates in RC_SECRETS_DIR/tls/ (`pnpm secrets:tls`).
+  RC_TLS: flag,
   // Backups: where they go and how many a run keeps (cron sets these once, not on every command line).
   RC_BACKUP_DIR: path,
   RC_BACKUP_KEEP: count,
@@ -120,6 +122,7 @@ export const DEFAULTS = {
   RC_SECRETS_DIR: 'secrets',
   RC_USER: 'admin',
   RC_DEFAULT_USER: false,
+  RC_TLS: false,
   COMPOSE_PROJECT_NAME: 'redis-cluster',
 } as const satisfies Values
 
@@ -151,6 +154,8 @@ export interface Settings {
   readonly user: string
   /** RC_APP_KEY_PATTERN (default `*`) and RC_DEFAULT_USER. */
   readonly acl: AclSettings
+  /** RC_TLS: the nodes speak TLS only (certificates in RC_SECRETS_DIR/tls/). */
+  readonly tls: boolean
 }
 
 /** A node's address as this host dials it. */
@@ -217,6 +222,7 @@ export function readSettings(fileEnv: Readonly<Record<string, string>>, processE
     secretsDir: v.RC_SECRETS_DIR ?? DEFAULTS.RC_SECRETS_DIR,
     user: v.RC_USER ?? DEFAULTS.RC_USER,
     acl: { appKeyPatterns: v.RC_APP_KEY_PATTERN ?? ['*'], defaultUser: v.RC_DEFAULT_USER ?? DEFAULTS.RC_DEFAULT_USER },
+    tls: v.RC_TLS ?? DEFAULTS.RC_TLS,
   }
   return { settings, problems, invalid, notices }
 }

@@ -56,6 +56,20 @@ describe('loadStack()', () => {
     expect(external).toMatchObject({ user: 'ops', password: 'ops-pw', users: undefined })
   })
 
+  it('RC_TLS=1: the certificate files in <secretsDir>/tls/, each missing one named (fix: secrets:tls); only on the local runtime', () => {
+    const root = scratch()
+    expect(loadStack({ cwd: root, env: { RC_RUNTIME: 'local' } }).tls).toBeUndefined()
+    const missing = catchError(() => loadStack({ cwd: root, env: { RC_RUNTIME: 'local', RC_TLS: '1' } }))
+    expect(missing.message).toContain(`RC_TLS=1 but ${join(root, 'secrets/tls/ca.crt')} is missing`)
+    expect(missing.hint).toMatch(/pnpm secrets:tls/)
+    // secrets:tls itself loads without secrets: it creates them
+    expect(loadStack({ cwd: root, env: { RC_RUNTIME: 'local', RC_TLS: '1' }, requireSecrets: false }).tls).toMatchObject({ nodeCert: join(root, 'secrets/tls/node.crt') })
+    mkdirSync(join(root, 'secrets/tls'))
+    for (const file of ['ca.crt', 'node.crt', 'node.key', 'client.crt', 'client.key']) writeFileSync(join(root, 'secrets/tls', file), '')
+    expect(loadStack({ cwd: root, env: { RC_RUNTIME: 'local', RC_TLS: '1' } }).tls).toMatchObject({ ca: join(root, 'secrets/tls/ca.crt'), clientKey: join(root, 'secrets/tls/client.key') })
+    expect(catchError(() => loadStack({ cwd: root, env: { RC_TLS: '1' } })).message).toMatch(/RC_TLS=1 needs RC_RUNTIME=local/)
+  })
+
   it('external: no nodes from the compose file (discoverStack reads them from the cluster), and it needs seeds', () => {
     const stack = loadStack({ cwd: scratch(), env: { RC_RUNTIME: 'external', RC_SEEDS: '10.0.0.5:6379,10.0.0.6:6379' } })
     expect(stack).toMatchObject({ runtime: 'external', nodes: [], seeds: [{ host: '10.0.0.5', port: 6379 }, { host: '10.0.0.6', port: 6379 }] })

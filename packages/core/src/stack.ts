@@ -36,6 +36,28 @@ export interface StackNode {
   readonly added?: true
 }
 
+/**
+ * RC_TLS's files in <secretsDir>/tls/ (`pnpm secrets:tls` makes them): the
+ * local CA, the one certificate every node presents (its SANs cover every
+ * node address), and the toolkit's client certificate.
+ */
+export interface StackTls {
+  readonly dir: string
+  readonly ca: string
+  readonly caKey: string
+  readonly nodeCert: string
+  readonly nodeKey: string
+  readonly clientCert: string
+  readonly clientKey: string
+}
+
+/** Where RC_TLS's certificates are: the one naming of those files. */
+export function tlsFiles(secretsDir: string): StackTls {
+  const dir = join(secretsDir, 'tls')
+  const file = (name: string) => join(dir, name)
+  return { dir, ca: file('ca.crt'), caKey: file('ca.key'), nodeCert: file('node.crt'), nodeKey: file('node.key'), clientCert: file('client.crt'), clientKey: file('client.key') }
+}
+
 export interface Stack {
   readonly root: string
   readonly composeFile: string
@@ -61,6 +83,8 @@ export interface Stack {
   readonly users: UserPasswords | undefined
   /** RC_APP_KEY_PATTERN, RC_DEFAULT_USER: the parts of the ACL that are settings. */
   readonly acl: AclSettings
+  /** RC_TLS=1: the certificate files every connection uses; undefined: plaintext. */
+  readonly tls: StackTls | undefined
   /**
    * Local and compose: the compose file's nodes in the spec's layout. External:
    * empty until discoverStack (discover.ts) read them from the cluster itself.
@@ -180,10 +204,14 @@ export function loadStack({ cwd = process.cwd(), env = process.env, requireSecre
 
   const secrets = readStackSecrets({ root, secretsDir, settings, required: !requireSecrets ? 'none' : external ? 'own' : 'all' })
   problems.push(...secrets.problems)
+  const tls = settings.tls ? tlsFiles(secretsDir) : undefined
+  const tlsProblems = tlsSettingProblems(tls, settings.runtime, requireSecrets)
+  problems.push(...tlsProblems)
   if (problems.length > 0) {
     const fromEnv = [...invalid].filter((name) => name in processEnv)
     const inEnv = fromEnv.length > 0 ? ` (${fromEnv.join(', ')} set in the environment, which wins over .env)` : ''
-    const fix = secrets.hint && problems.length === secrets.problems.length ? secrets.hint : `edit ${envFile} or ${composeFile}${inEnv}`
+    const only = (some: readonly string[]) => some.length > 0 && problems.length === some.length
+    const fix = secrets.hint && only(secrets.problems) ? secrets.hint : only(tlsProblems) ? TLS_HINT : `edit ${envFile} or ${composeFile}${inEnv}`
     throw new ConfigError(problems.length === 1 ? problems[0]! : `invalid configuration: ${problems.join('; ')}`, fix)
   }
   return deepFreeze({
@@ -200,6 +228,7 @@ export function loadStack({ cwd = process.cwd(), env = process.env, requireSecre
     password: secrets.ownPassword,
     users: secrets.users,
     acl: settings.acl,
+    tls,
     nodes,
     seeds: settings.seeds,
     env: merged,
@@ -223,6 +252,21 @@ function nodePorts(name: string, index: number, environment: { REDIS_PORT: unkno
   if ('problem' in port && !invalid.has(`REDIS${index}_PORT`)) problems.push(port.problem)
   if ('problem' in busPort && !invalid.has(`REDIS${index}_BUS_PORT`)) problems.push(busPort.problem)
   return { problems }
+}
+
+const TLS_HINT = 'run `pnpm secrets:tls` (it creates the missing certificates), or unset RC_TLS'
+
+/**
+ * RC_TLS=1 runs on the local runtime only (compose's containers and an
+ * outside cluster's nodes would need the certificates their own way), and
+ * needs its files wherever secrets are read.
+ */
+function tlsSettingProblems(tls: StackTls | undefined, runtime: RuntimeName, requireSecrets: boolean): string[] {
+  if (!tls) return []
+  if (runtime !== 'local') return [`RC_TLS=1 needs RC_RUNTIME=local (TLS on the ${runtime === 'auto' ? 'compose and external runtimes' : `${runtime} runtime`} is not supported yet)`]
+  if (!requireSecrets) return []
+  const files = [tls.ca, tls.nodeCert, tls.nodeKey, tls.clientCert, tls.clientKey]
+  return files.filter((file) => !existsSync(file)).map((file) => `RC_TLS=1 but ${file} is missing`)
 }
 
 interface ComposeFile {

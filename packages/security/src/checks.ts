@@ -3,9 +3,10 @@ import { aclUsersCheck, appDeniedCheck, replicationUserCheck } from './acl-check
 import { clientPortsCheck } from './client-ports-check.ts'
 import { argvCheck, secretFilesCheck } from './host-checks.ts'
 import { defaultUserCheck, protectedModeCheck, versionCheck } from './node-checks.ts'
+import { tlsCheck } from './tls-check.ts'
 
 /**
  * The audit items, in the order they print: the ACL users (issue 13), the
- * network, the secrets, the version. TLS adds its checks here.
+ * network and TLS, the secrets, the version.
  */
-export const AUDIT_CHECKS: readonly AuditCheck[] = [defaultUserCheck, appDeniedCheck, aclUsersCheck, replicationUserCheck, protectedModeCheck, clientPortsCheck, argvCheck, secretFilesCheck, versionCheck]
+export const AUDIT_CHECKS: readonly AuditCheck[] = [defaultUserCheck, appDeniedCheck, aclUsersCheck, replicationUserCheck, protectedModeCheck, clientPortsCheck, tlsCheck, argvCheck, secretFilesCheck, versionCheck]

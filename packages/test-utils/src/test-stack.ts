@@ -7,6 +7,7 @@ import { localRuntime } from '@redis-cluster/compose'
 import { formCluster } from '@redis-cluster/init'
 import { allocatePorts } from './ports.ts'
 import { REPO_ROOT } from './paths.ts'
+import { runCli } from './run-cli.ts'
 
 export interface TestStack {
   readonly dir: string
@@ -23,11 +24,16 @@ export interface TestStack {
 export interface CreateTestStackOptions {
   /** The admin user's secret file content; default a random password. (Every other user gets a random one.) */
   secret?: string
+  /**
+   * RC_TLS=1 with its certificates made by `pnpm secrets:tls` in the stack's secrets dir. Default: as the
+   * environment says (`RC_TLS=1 npx vitest run ...` runs a suite's local stacks over TLS), or env's RC_TLS.
+   */
+  tls?: boolean
   env?: Record<string, string>
 }
 
 /** A throwaway local stack: own ports, own data dir, own secret, the repo's compose file and redis.conf. */
-export async function createTestStack({ secret, env = {} }: CreateTestStackOptions = {}): Promise<TestStack> {
+export async function createTestStack({ secret, env = {}, tls = (env.RC_TLS ?? process.env.RC_TLS) === '1' }: CreateTestStackOptions = {}): Promise<TestStack> {
   const dir = mkdtempSync(join(tmpdir(), 'rc-test-'))
   const password = secret ?? randomBytes(12).toString('hex')
   const secretsDir = join(dir, 'secrets')
@@ -46,7 +52,15 @@ export async function createTestStack({ secret, env = {} }: CreateTestStackOptio
     // The toolkit's password file, named so a test can point it elsewhere (a wrong or missing secret).
     RC_PASSWORD_FILE: userSecretFile(secretsDir, 'admin'),
     ...Object.fromEntries(ports.flatMap((p, i) => [[`REDIS${i}_PORT`, `${p}`], [`REDIS${i}_BUS_PORT`, `${p + 10000}`]])),
+    RC_TLS: tls ? '1' : '0',
     ...env,
+  }
+  if (tls) {
+    const made = await runCli('security/secrets-tls', ['--quiet'], stackEnv)
+    if (made.exitCode !== 0) {
+      rmSync(dir, { recursive: true, force: true })
+      throw new Error(`secrets:tls for the test stack failed (exit ${made.exitCode}): ${made.stderr}`)
+    }
   }
   const load = (extra: Record<string, string> = {}) => loadStack({ env: { PATH: process.env.PATH, ...stackEnv, ...extra } })
   return {

@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { chmod, chown, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
+import { basename, join } from 'node:path'
+import { CONTAINER_UID, CheckFailedError, ConfigError, UsageError, describeFsError, runShell, tlsFiles, type Stack, type StackTls } from '@redis-cluster/core'
+
+/** The local CA outlives many node certificates: renewing those needs no change on any client that trusts the CA. */
+export const CA_DAYS = 3650
+export const DEFAULT_CERT_DAYS = 365
+
+export interface TlsCertsResult {
+  readonly dir: string
+  readonly created: readonly string[]
+  readonly kept: readonly string[]
+  /** What the node certificate covers (when it was created now). */
+  readonly sans: readonly string[]
+  readonly days: number
+  /** 0640 group 999 for compose's containers, 0600 elsewhere: the private keys' mode. */
+  readonly keyMode: '0600' | '0640'
+}
+
+/** `--days N`: the node and client certificates' validity (1..3650). */
+export function parseDays(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_CERT_DAYS
+  const days = Number(value)
+  if (!/^\d+$/.test(value) || days < 1 || days > CA_DAYS) throw new UsageError(`--days '${value}' is not a number of days from 1 to ${CA_DAYS}`, 'e.g. --days 365')
+  return days
+}
+
+/**
+ * Every address a node is dialled at: loopback (the local runtime, and
+ * compose's published ports), each node's host and compose network address,
+ * and names. One certificate for all nodes: they share one CA anyway, and a
+ * node added later on these hosts needs no new certificate.
+ */
+export function nodeSans(stack: Pick<Stack, 'nodes'>): string[] {
+  const ips = new Set(['127.0.0.1', ...stack.nodes.flatMap((n) => [n.host, n.clusterIp ?? ''])].filter((ip) => /^[0-9.]+$/.test(ip)))
+  const names = new Set(['localhost', ...stack.nodes.map((n) => n.name)])
+  return [...[...ips].map((ip) => `IP:${ip}`), ...[...names].map((name) => `DNS:${name}`)]
+}
+
+/**
+ * Creates what is missing of the local CA, the node certificate and the
+ * toolkit's client certificate in <secretsDir>/tls/ with openssl; never
+ * overwrites a file. Keys are generated into files (never in argv) in a
+ * private directory, given their mode, then moved in place. A certificate
+ * whose CA is gone cannot be re-signed: that is refused.
+ */
+export async function generateTlsCertificates(stack: Stack, { days = DEFAULT_CERT_DAYS }: { days?: number } = {}): Promise<TlsCertsResult> {
+  if (stack.runtime === 'external') throw new ConfigError('RC_RUNTIME=external: the cluster\'s certificates are its own', 'run secrets:tls for a stack this toolkit starts')
+  const files = stack.tls ?? tlsFiles(stack.secretsDir)
+  const forContainers = stack.runtime === 'compose'
+  const pairs = { ca: [files.ca, files.caKey], node: [files.nodeCert, files.nodeKey], client: [files.clientCert, files.clientKey] } as const
+  const has = (pair: readonly string[]) => pair.filter((f) => existsSync(f)).length
+  for (const pair of Object.values(pairs)) {
+    if (has(pair) === 1) throw new ConfigError(`${pair.find((f) => existsSync(f))} exists without ${pair.find((f) => !existsSync(f))}`, `move it away (a certificate needs its key), then run \`pnpm secrets:tls\` again`)
+  }
+  const missing = (Object.keys(pairs) as (keyof typeof pairs)[]).filter((name) => has(pairs[name]) === 0)
+  if (missing.includes('ca') && missing.length < 3) {
+    throw new ConfigError(`${files.ca} is missing, but certificates it signed are in ${files.dir}`, `move ${files.dir} away to start with a new CA (then restart the nodes), or put the CA and its key back`)
+  }
+  const sans = nodeSans(stack)
+  const work = await onDisk(async () => {
+    await mkdir(files.dir, { recursive: true, mode: 0o700 })
+    return mkdtemp(join(files.dir, '.new-'))
+  })
+  try {
+    const at = (file: string) => join(work, basename(file))
+    const signer = { ca: missing.includes('ca') ? at(files.ca) : files.ca, caKey: missing.includes('ca') ? at(files.caKey) : files.caKey }
+    if (missing.includes('ca')) {
+      await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', signer.caKey])
+      await openssl(['req', '-x509', '-new', '-key', signer.caKey, '-subj', `/CN=${stack.projectName} local CA`, '-days', String(CA_DAYS), '-out', signer.ca,
+        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'])
+    }
+    // The node certificate is also the client certificate of the bus and replication links (tls-cluster, tls-replication).
+    if (missing.includes('node')) await issue(signer, at(files.nodeCert), at(files.nodeKey), `/CN=${stack.projectName} node`, days, [`subjectAltName=${sans.join(',')}`, 'extendedKeyUsage=serverAuth,clientAuth'])
+    if (missing.includes('client')) await issue(signer, at(files.clientCert), at(files.clientKey), `/CN=${stack.projectName} toolkit`, days, ['extendedKeyUsage=clientAuth'])
+    const created = missing.flatMap((name) => pairs[name])
+    await onDisk(async () => {
+      for (const file of created) {
+        const key = file.endsWith('.key')
+        if (key && forContainers) await chown(at(file), -1, CONTAINER_UID)
+        await chmod(at(file), key ? (forContainers ? 0o640 : 0o600) : 0o644)
+      }
+      for (const file of created) if (!existsSync(file)) await rename(at(file), file)
+    })
+    return { dir: files.dir, created, kept: Object.values(pairs).flat().filter((f) => !created.includes(f)), sans: missing.includes('node') ? sans : [], days, keyMode: forContainers ? '0640' : '0600' }
+  } finally {
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+/** A key and a certificate signed by the CA, with the extensions given (one per line of an extfile). */
+async function issue(signer: Pick<StackTls, 'ca' | 'caKey'>, cert: string, key: string, subject: string, days: number, extensions: readonly string[]): Promise<void> {
+  const csr = `${cert}.csr`
+  const ext = `${cert}.ext`
+  await onDisk(() => writeFile(ext, `${extensions.join('\n')}\nkeyUsage=critical,digitalSignature,keyEncipherment\n`))
+  await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key])
+  await openssl(['req', '-new', '-key', key, '-subj', subject, '-out', csr])
+  // A random serial: two certificates from one CA must never share one.
+  await openssl(['x509', '-req', '-in', csr, '-CA', signer.ca, '-CAkey', signer.caKey, '-set_serial', `0x${randomBytes(16).toString('hex')}`, '-days', String(days), '-extfile', ext, '-out', cert])
+}
+
+async function openssl(args: readonly string[]): Promise<void> {
+  const out = await (await runShell({ quiet: true, nothrow: true }))`openssl ${args}`
+  if (out.exitCode === 0) return
+  if (out.exitCode === 127 || /not found|ENOENT/.test(out.stderr)) throw new ConfigError('openssl is not installed (not found in PATH)', 'apt-get install -y openssl')
+  throw new CheckFailedError(`openssl ${args[0]} failed (exit ${out.exitCode}): ${out.stderr.trim().split('\n').at(-1) ?? ''}`)
+}
+
+async function onDisk<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (error) {
+    throw describeFsError(error, { otherwise: 'point RC_SECRETS_DIR at another directory' })
+  }
+}
