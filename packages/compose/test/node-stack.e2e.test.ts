@@ -79,7 +79,7 @@ describe.skipIf(Boolean(unavailable))(`the per-host node stack${unavailable ? ` 
     const seeds = HOSTS.flatMap((host) => ports.map((port) => ({ host, port })))
     await waitFor(
       async () => {
-        await Promise.all(seeds.map(async (seed) => (await connectNode({ user: 'admin', password }, { name: `${seed.host}:${seed.port}`, ...seed })).disconnect()))
+        await Promise.all(seeds.map(async (seed) => (await connectNode({ user: 'admin', password, tls: undefined }, { name: `${seed.host}:${seed.port}`, ...seed })).disconnect()))
         return true
       },
       { timeoutMs: 90_000, intervalMs: 250, what: 'the six containers to answer PING' },
@@ -106,7 +106,7 @@ describe.skipIf(Boolean(unavailable))(`the per-host node stack${unavailable ? ` 
     expect(readFileSync(userSecretFile(secretsDir, 'admin'), 'utf8').trim()).toBe(password)
     // the replicas sync with the replication user (start-node.sh's masteruser/masterauth)
     const replicas = await Promise.all(seeds.map(async (seed) => {
-      const client = await connectNode({ user: 'admin', password }, { name: `${seed.host}:${seed.port}`, ...seed })
+      const client = await connectNode({ user: 'admin', password, tls: undefined }, { name: `${seed.host}:${seed.port}`, ...seed })
       try {
         return (await client.info('replication')) as string
       } finally {

@@ -41,7 +41,7 @@ export class NodeClient extends Redis {
 }
 
 /** Who a client authenticates as: the stack's user (RC_USER), or another ACL user's view of it (asUser); and over TLS or not (RC_TLS). */
-export type Credentials = Pick<Stack, 'user' | 'password'> & { readonly tls?: Stack['tls'] }
+export type Credentials = Pick<Stack, 'user' | 'password' | 'tls'>
 
 /** ioredis' AUTH options: `default` is Redis' user for AUTH without a name (a cluster with one password). */
 const credentials = ({ user, password }: Credentials) => (user === 'default' ? { password } : { username: user, password })

@@ -6,7 +6,7 @@ import { createTestStack, formTestStack, runCli, type TestStack } from '@redis-c
 
 /** Runs one command as `user` on node 0 of the stack; resolves to the reply or the typed error's message. */
 async function runAs(stack: Stack, user: UserName | 'default', password: string, ...command: string[]): Promise<unknown> {
-  const client = await connectNode({ user, password }, stack.nodes[0]!)
+  const client = await connectNode({ user, password, tls: stack.tls }, stack.nodes[0]!)
   try {
     return await client.call(command[0]!, ...command.slice(1))
   } catch (error) {
@@ -38,7 +38,7 @@ describe('ACL users', () => {
     expect(await runAs(stack, 'backup', password('backup'), 'SET', 'x', '1')).toMatch(/NOPERM/)
     expect(await runAs(stack, 'replication', password('replication'), 'INFO')).toMatch(/NOPERM/)
     // `default` is off: a client that sends only a password is refused, whichever password it is.
-    await expect(connectNode({ user: 'default', password: password('app') }, stack.nodes[0]!)).rejects.toThrow(/rejects the password/)
+    await expect(connectNode({ user: 'default', password: password('app'), tls: stack.tls }, stack.nodes[0]!)).rejects.toThrow(/rejects the password/)
 
     for (const node of stack.nodes.filter((n) => n.role === 'replica')) {
       const client = await connectNode(stack, node)

@@ -78,7 +78,7 @@ export async function rotatePassword(stack: Stack, user: UserName, { keepOld = f
   if (rollback && !files.pending) return result('nothing', [`no rotation of ${user} is pending (${files.pendingFile} does not exist)`])
 
   // The toolkit's own user: in an interrupted rotation a node may know only one of the two passwords.
-  const own = (password: string): Credentials => ({ user: stack.user, password })
+  const own = (password: string): Credentials => ({ user: stack.user, password, tls: stack.tls })
   const candidates = user === stack.user && files.next !== undefined ? [own(files.next), own(files.current)] : [own(stack.password)]
   // Every node must answer before anything changes (a node that is down: 75, nothing touched).
   let clients = await connectEveryNode(stack, candidates)
@@ -100,7 +100,7 @@ export async function rotatePassword(stack: Stack, user: UserName, { keepOld = f
     const acl = aclWith(users, stack.acl, user)
     await everyNode('add', 'accepts the old and the new password', (_, i) => applyAcl(acl([files.current, next]), clients[i]!))
     await keepComposeAclFile(stack, acl([files.current, next]))
-    await everyNode('verify', 'the new password logs in', (node) => checkLogin(node, { user, password: next }, true))
+    await everyNode('verify', 'the new password logs in', (node) => checkLogin(node, { user, password: next, tls: stack.tls }, true))
     if (user === stack.user) {
       for (const client of clients) client.disconnect()
       clients = await connectEveryNode(stack, [own(next)])
@@ -119,7 +119,7 @@ export async function rotatePassword(stack: Stack, user: UserName, { keepOld = f
     }
     await everyNode('remove', 'accepts only the new password (ACL saved)', (_, i) => applyAndSave(clients[i]!, acl([next])))
     await keepComposeAclFile(stack, acl([next]))
-    await everyNode('verify', 'the old password is refused', (node) => checkLogin(node, { user, password: files.current }, false))
+    await everyNode('verify', 'the old password is refused', (node) => checkLogin(node, { user, password: files.current, tls: stack.tls }, false))
     if (!readsSecretAtStart(stack, user)) {
       await replaceSecret(files)
       record('replace', `${files.secretFile} holds the new password`)

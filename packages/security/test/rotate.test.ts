@@ -19,7 +19,7 @@ describe('secrets:rotate (local runtime)', () => {
   const pendingOf = (user: UserName) => pendingSecretFile(stack.secretsDir, user)
   /** Logs in as `user` on one node: true, or false when the password is refused (anything else fails the test). */
   const logsIn = async (user: UserName, password: string, index: number) => {
-    const client = await connectNode({ user, password }, stack.nodes[index]!).catch((error: unknown) => {
+    const client = await connectNode({ user, password, tls: stack.tls }, stack.nodes[index]!).catch((error: unknown) => {
       if (error instanceof ConfigError) return undefined
       throw error
     })

@@ -17,6 +17,8 @@ export interface ExternalNodes {
   /** `default`: these nodes have one password (requirepass), as many outside clusters do. */
   readonly user: 'default'
   readonly password: string
+  /** Plaintext, as most outside clusters on a private network. */
+  readonly tls: undefined
   /** The environment that points the toolkit at these nodes: RC_RUNTIME=external, RC_SEEDS (the first two), RC_USER=default, RC_PASSWORD_FILE. */
   readonly env: Record<string, string>
   pid(address: Address): number
@@ -74,6 +76,7 @@ export async function startExternalNodes({ count, firstHost = 2, nodeTimeoutMs =
     addresses,
     user: 'default',
     password,
+    tls: undefined,
     env,
     pid: (address) => pids.get(key(address)) ?? NaN,
     load: (extra = {}) => openStack({ env: { PATH: process.env.PATH, ...env, ...extra } }),
