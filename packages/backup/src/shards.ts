@@ -1,4 +1,4 @@
-import { REPLICA_MAX_BEHIND_BYTES, SLOT_COUNT, TemporaryError, answered, countSlots, formatRanges, isEntryOf, type NodeAnswer, type NodeReading, type SlotRange } from '@redis-cluster/core'
+import { ConfigError, REPLICA_MAX_BEHIND_BYTES, SLOT_COUNT, TemporaryError, answered, countSlots, formatRanges, isEntryOf, type NodeAnswer, type NodeReading, type NodeSilence, type SlotRange } from '@redis-cluster/core'
 import type { NodeRef } from './manifest.ts'
 
 export interface ShardPlan {
@@ -29,7 +29,11 @@ export interface PlanShardsResult {
 export function planShards(readings: readonly NodeReading[], { allowMaster = false } = {}): PlanShardsResult {
   const answers = readings.filter(answered)
   const view = answers[0]
-  if (!view) throw new TemporaryError('no node answered', 'start the cluster (`pnpm run up`) or check `pnpm status`')
+  if (!view) {
+    // A password, certificate or permission every node refuses is the reason, and waiting will not change it (78).
+    const refused = readings.find((r): r is NodeSilence => !answered(r) && r.error instanceof ConfigError)
+    throw refused?.error ?? new TemporaryError('no node answered', 'start the cluster (`pnpm run up`) or check `pnpm status`')
+  }
   const byId = new Map(answers.map((a) => [a.id, a]))
   // A silent node's id is unknown; it is the stack's node at the address its peers list it at: the port alone
   // is not enough where every node uses the same port on its own host (external runtime).

@@ -2,7 +2,7 @@ import { cpSync, existsSync, readFileSync, readdirSync, truncateSync, writeFileS
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connectAll, connectCluster, parseInfo, takeStackLock, type Stack } from '@redis-cluster/core'
+import { connectAll, connectCluster, parseInfo, takeStackLock, userSecretFile, type Stack } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
 import { createTestStack, formTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
 import { TEXTFILE, type BackupResult } from '../src/index.ts'
@@ -165,6 +165,19 @@ describe('backup', () => {
       expect(result.stderr).toMatch(/the stack is locked by backup \(pid \d+/)
     } finally {
       lock.release()
+    }
+  })
+
+  it('runs as the backup user: a backup secret the nodes do not know exits 78 naming the refusal (admin\'s is not used)', async () => {
+    const file = userSecretFile(stack.secretsDir, 'backup')
+    const known = readFileSync(file, 'utf8')
+    writeFileSync(file, 'not-the-backup-password')
+    try {
+      const result = await runCli('backup/backup', [], test.env)
+      expect(result.exitCode, result.stderr).toBe(78)
+      expect(result.stderr).toMatch(/^backup: redis-node-\d \(127\.0\.0\.1:\d+\) rejects the password in the secret file\n/)
+    } finally {
+      writeFileSync(file, known)
     }
   })
 
