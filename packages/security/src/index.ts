@@ -5,6 +5,6 @@ export { compareVersions, findVulnerabilities, loadVulnerableList, upgradeTarget
 export { rotatePassword, parseUserName, type RotateResult, type RotateStep, type RotateStepName, type RotateOptions } from './rotate.ts'
 export { renderRotate } from './render-rotate.ts'
 export { initSecrets, renderSecretsInit, type SecretsInitResult } from './secrets-init.ts'
-export { generateTlsCertificates, parseDays, nodeSans, CA_DAYS, DEFAULT_CERT_DAYS, type TlsCertsResult } from './tls-certs.ts'
+export { generateTlsCertificates, parseDays, parseHosts, nodeSans, externalSans, CA_DAYS, DEFAULT_CERT_DAYS, type TlsCertsResult } from './tls-certs.ts'
 export { readCertificateExpiry, describeExpiry, WARN_DAYS, type CertificateExpiry } from './tls-expiry.ts'
 export { renderTlsCerts } from './render-tls-certs.ts'

@@ -5,6 +5,7 @@ import { askNodes, configGet } from './node-checks.ts'
 import { WARN_DAYS, describeExpiry, readCertificateExpiry } from './tls-expiry.ts'
 
 const RESTART = '`pnpm run down && pnpm run up` (the local runtime starts every node with port 0 and the tls-* lines)'
+const RECONFIGURE = 'give each node `port 0`, a tls-port, `tls-cluster yes` and `tls-replication yes` in its redis.conf, and restart it'
 const RENEW = 'move the expired certificate and its key away, run `pnpm secrets:tls`, then restart the nodes'
 const CHMOD = 'chmod 600 the private key named (compose: 640, group 999)'
 
@@ -31,12 +32,13 @@ export const tlsCheck: AuditCheck = {
       ...(answer.cluster !== 'yes' ? [`${node}: tls-cluster ${answer.cluster || 'no'} (plaintext bus)`] : []),
       ...(answer.replication !== 'yes' ? [`${node}: tls-replication ${answer.replication || 'no'} (plaintext replication)`] : []),
     ])
-    const certificates = [stack.tls.ca, stack.tls.nodeCert, stack.tls.clientCert].map((file) => readCertificateExpiry(file))
+    // external: the nodes' certificates are on their hosts, not here; the toolkit's CA and client files are
+    const certificates = (stack.tls.remote ? [stack.tls.ca, stack.tls.clientCert] : [stack.tls.ca, stack.tls.nodeCert, stack.tls.clientCert]).map((file) => readCertificateExpiry(file))
     const expired = certificates.filter((c) => c.expired).map((c) => `${c.file} ${describeExpiry(c)}`)
-    const loose = [stack.tls.caKey, stack.tls.nodeKey, stack.tls.clientKey].flatMap((file) => looseSecret(file)?.problem ?? [])
+    const loose = (stack.tls.remote ? [stack.tls.clientKey] : [stack.tls.caKey, stack.tls.nodeKey, stack.tls.clientKey]).flatMap((file) => looseSecret(file)?.problem ?? [])
     const soon = certificates.filter((c) => !c.expired && c.daysLeft < WARN_DAYS)
     const note = soon.length > 0 ? `renew soon: ${soon.map((c) => `${c.file} ${describeExpiry(c)}`).join('; ')} (${RENEW})` : undefined
-    const fix = [plaintext.length > 0 ? RESTART : '', expired.length > 0 ? RENEW : '', loose.length > 0 ? CHMOD : ''].filter(Boolean).join('; ')
+    const fix = [plaintext.length > 0 ? (stack.tls.remote ? RECONFIGURE : RESTART) : '', expired.length > 0 ? RENEW : '', loose.length > 0 ? CHMOD : ''].filter(Boolean).join('; ')
     return judgeNodes(
       [...plaintext, ...expired, ...loose],
       `TLS only on all ${answers.length} nodes (port 0, tls-port, tls-cluster and tls-replication yes); certificates: ${certificates.map((c) => `${basename(c.file)} ${describeExpiry(c)}`).join(', ')}`,
