@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectCluster, type Stack } from '@redis-cluster/core'
-import { createExternalCluster, runCli, type ExternalNodes } from '@redis-cluster/test-utils'
+import { createExternalCluster, runCli, startExternalNodes, type ExternalNodes } from '@redis-cluster/test-utils'
 import type { CheckResult } from '../src/index.ts'
 
 const KEYS = 200
@@ -83,4 +83,19 @@ describe('RC_TLS=1 on the external runtime (4 masters, 4 replicas)', () => {
     expect(check.exitCode, check.stderr).toBe(78)
   }, 60_000)
 
+})
+
+describe('cluster:create --seeds over TLS (external runtime)', () => {
+  let nodes: ExternalNodes | undefined
+  afterAll(() => nodes?.cleanup())
+
+  it('forms six TLS-only nodes on three hosts (redis-cli --cluster create --tls); status then reads a healthy cluster', async () => {
+    nodes = await startExternalNodes({ count: 6, perHost: 2, tls: true })
+    const seeds = nodes.addresses.map((a) => `${a.host}:${a.port}`).join(',')
+    const created = await runCli('init/cluster-create', ['--seeds', seeds], nodes.env)
+    expect(created.exitCode, created.stderr).toBe(0)
+    expect(created.stdout).toMatch(/^cluster formed on 3 hosts: 3 masters, 3 replicas, healthy/)
+    const status = await runCli('monitor/status', [], nodes.env)
+    expect(status.exitCode, status.stdout + status.stderr).toBe(0)
+  }, 120_000)
 })
