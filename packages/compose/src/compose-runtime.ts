@@ -81,7 +81,7 @@ export const composeRuntime: Runtime = {
     const node = stack.nodes.find((n) => serviceContainer(containers, n.name)?.state === 'running')
     if (!node) throw new TemporaryError(`no node container of project ${stack.projectName} is running`, 'start the stack with `pnpm run up`')
     // `-e REDISCLI_AUTH` without a value: docker copies it from our environment, so the password is in no argv.
-    return runRedisCli(stack, args, { prefix: ['docker', 'exec', '-e', 'REDISCLI_AUTH', serviceContainer(containers, node.name)!.id], env: stack.env })
+    return runRedisCli({ ...stack, tls: containerTls(stack) }, args, { prefix: ['docker', 'exec', '-e', 'REDISCLI_AUTH', serviceContainer(containers, node.name)!.id], env: stack.env })
   },
 
   async fault(stack, nodes, fault) {
@@ -153,7 +153,7 @@ function serviceContainer(containers: readonly ProjectContainer[], service: stri
 export async function runCompose(stack: Stack, args: readonly string[]): Promise<ProcessOutput> {
   const command = await findCompose(stack)
   const envFile = existsSync(stack.envFile) ? ['--env-file', stack.envFile] : []
-  const files = ['-f', stack.composeFile, ...(publishBusPorts(stack) ? ['-f', busPortsFile(stack)] : [])]
+  const files = ['-f', stack.composeFile, ...(publishBusPorts(stack) ? ['-f', busPortsFile(stack)] : []), ...(stack.tls ? ['-f', tlsFile(stack)] : [])]
   const out = await (await runShell({ quiet: true, nothrow: true, env: stack.env, cwd: dirname(stack.composeFile) }))`${command} -p ${stack.projectName} ${files} ${envFile} ${args}`
   if (out.exitCode !== 0) throw describeComposeError(stack, `${command.join(' ')} ${args[0]}`, out.stderr || out.stdout)
   return out
@@ -161,6 +161,19 @@ export async function runCompose(stack: Stack, args: readonly string[]): Promise
 
 /** Published bus ports (RC_PUBLISH_BUS_PORTS=1) come from an override file beside the compose file. */
 const busPortsFile = (stack: Stack) => join(dirname(stack.composeFile), 'docker-compose.bus-ports.yml')
+
+/** RC_TLS=1: the override file that gives the containers the certificates and REDIS_TLS=1. */
+const tlsFile = (stack: Stack) => join(dirname(stack.composeFile), 'docker-compose.tls.yml')
+
+/**
+ * redis-cli inside a node container reads the certificates where
+ * docker-compose.tls.yml mounts them; a node container holds the node
+ * certificate (also a client certificate), not the toolkit's.
+ */
+function containerTls(stack: Stack): Stack['tls'] {
+  if (!stack.tls) return undefined
+  return { ...stack.tls, ca: '/run/secrets/tls_ca', clientCert: '/run/secrets/tls_node_cert', clientKey: '/run/secrets/tls_node_key' }
+}
 
 function describeComposeError(stack: Stack, what: string, output: string): Error {
   const text = output.replace(/\x1b\[[0-9;]*m/g, '')

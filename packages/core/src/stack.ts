@@ -211,7 +211,7 @@ export function loadStack({ cwd = process.cwd(), env = process.env, requireSecre
   const secrets = readStackSecrets({ root, secretsDir, settings, required: !requireSecrets ? 'none' : external ? 'own' : 'all' })
   problems.push(...secrets.problems)
   const tls = settings.tls ? tlsFiles(secretsDir, { remote: external }) : undefined
-  const tlsProblems = tlsSettingProblems(tls, settings.runtime, requireSecrets)
+  const tlsProblems = tlsSettingProblems(tls, requireSecrets)
   problems.push(...tlsProblems)
   if (problems.length > 0) {
     const fromEnv = [...invalid].filter((name) => name in processEnv)
@@ -266,14 +266,12 @@ const tlsHint = (tls: StackTls | undefined) =>
     : 'run `pnpm secrets:tls` (it creates the missing certificates), or unset RC_TLS'
 
 /**
- * RC_TLS=1 runs on the local and external runtimes (compose's containers
- * would need the certificates their own way), and needs its files wherever
- * secrets are read: on external only those the toolkit itself reads.
+ * RC_TLS=1 needs its files wherever secrets are read: on external only
+ * those the toolkit itself reads (compose mounts them all into the
+ * containers: docker-compose.tls.yml).
  */
-function tlsSettingProblems(tls: StackTls | undefined, runtime: RuntimeName, requireSecrets: boolean): string[] {
-  if (!tls) return []
-  if (runtime !== 'local' && runtime !== 'external') return [`RC_TLS=1 needs RC_RUNTIME=local or external (TLS on the ${runtime === 'auto' ? 'compose runtime, which auto may pick,' : `${runtime} runtime`} is not supported yet)`]
-  if (!requireSecrets) return []
+function tlsSettingProblems(tls: StackTls | undefined, requireSecrets: boolean): string[] {
+  if (!tls || !requireSecrets) return []
   const files = tls.remote ? [tls.ca, tls.clientCert, tls.clientKey] : [tls.ca, tls.nodeCert, tls.nodeKey, tls.clientCert, tls.clientKey]
   return files.filter((file) => !existsSync(file)).map((file) => `RC_TLS=1 but ${file} is missing`)
 }

@@ -67,10 +67,12 @@ export function shareSecretsWithContainers(secretsDir: string): void {
  * ports (never 6379-6384), own user secrets (readable by the containers' uid 999),
  * the offline image, and a 1 s node timeout for quick failovers.
  */
-export async function createComposeTestStack(): Promise<ComposeTestStack> {
+export async function createComposeTestStack({ tls }: { tls?: boolean } = {}): Promise<ComposeTestStack> {
   const project = `rc-e2e-${randomBytes(3).toString('hex')}`
   const { prefix, subnet } = freeSubnet()
   const base = await createTestStack({
+    // RC_TLS=1: secrets:tls makes the certificates for compose (keys 0640 group 999, SANs with the containers' addresses)
+    tls,
     env: {
       RC_RUNTIME: 'compose',
       RC_PROJECT: project,
