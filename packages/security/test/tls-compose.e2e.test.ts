@@ -1,10 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { composeUnavailable, createComposeTestStack, docker, runCli, type ComposeTestStack } from '@redis-cluster/test-utils'
+import { runCompose } from '@redis-cluster/compose'
+import { connectCluster } from '@redis-cluster/core'
+import { allocatePorts, composeUnavailable, createComposeTestStack, docker, runCli, type ComposeTestStack } from '@redis-cluster/test-utils'
 import type { CheckResult } from '../src/index.ts'
 
 // RC_TLS=1 on compose: certificates from secrets:tls mounted as secrets (docker-compose.tls.yml),
 // start-node.sh writes the tls-* lines, init forms the cluster over TLS.
 const unavailable = composeUnavailable()
+const KEYS = 100
+const EXPORTER_IMAGE = process.env.REDIS_EXPORTER_IMAGE || 'redis-cluster-toolkit/redis-exporter:local'
 if (unavailable && process.env.CI !== 'true') console.warn(`TLS compose tests skipped: ${unavailable}`)
 
 describe.skipIf(Boolean(unavailable) && process.env.CI !== 'true')('RC_TLS=1 (compose runtime)', () => {
@@ -13,6 +17,12 @@ describe.skipIf(Boolean(unavailable) && process.env.CI !== 'true')('RC_TLS=1 (co
     test = await createComposeTestStack({ tls: true })
     const up = await runCli('init/up', [], test.env)
     expect(up.exitCode, `${up.stdout}${up.stderr}`).toBe(0)
+    const client = connectCluster(test.load())
+    try {
+      for (let i = 0; i < KEYS; i++) await client.set(`tls-compose:${i}`, `v${i}`)
+    } finally {
+      client.disconnect()
+    }
   }, 240_000)
   afterAll(() => test?.cleanup(), 120_000)
 
@@ -40,6 +50,26 @@ describe.skipIf(Boolean(unavailable) && process.env.CI !== 'true')('RC_TLS=1 (co
     expect(backup.exitCode, backup.stderr).toBe(0)
     const verify = await runCli('backup/backup-verify', ['latest'], test.env)
     expect(verify.exitCode, verify.stderr).toBe(0)
-    expect(verify.stdout).toMatch(/: good \(\d+ keys\)\n$/)
+    expect(verify.stdout).toMatch(new RegExp(`: good \\(${KEYS} keys\\)\n$`))
+  }, 120_000)
+
+  it('pnpm cli runs redis-cli --tls inside a node container, with the mounted certificates', async () => {
+    const cli = await runCli('compose/cli', ['--', '-p', `${test.ports[0]}`, 'cluster', 'info'], test.env)
+    expect(cli.exitCode, cli.stderr).toBe(0)
+    expect(cli.stdout).toMatch(/^cluster_state:ok/m)
+  }, 60_000)
+
+  it('the exporter scrapes rediss://<node> with the CA and the client certificate, as the exporter user', async () => {
+    const [hostPort] = await allocatePorts(1)
+    const stack = test.load({ REDIS_EXPORTER_IMAGE: EXPORTER_IMAGE, REDIS_EXPORTER_HOST_PORT: `${hostPort}` })
+    await runCompose(stack, ['--profile', 'monitoring', 'up', '-d', '--no-deps', 'redis-exporter'])
+    const node = stack.nodes[0]!
+    let text = ''
+    for (let attempt = 0; attempt < 120 && !/^redis_up 1$/m.test(text); attempt++) {
+      text = await fetch(`http://127.0.0.1:${hostPort}/scrape?target=rediss://${node.clusterIp}:${node.port}`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.text(), () => '')
+      if (!/^redis_up 1$/m.test(text)) await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    expect(text).toMatch(/^redis_up 1$/m)
+    expect(text).toMatch(/^redis_cluster_state 1$/m)
   }, 120_000)
 })
