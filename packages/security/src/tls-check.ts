@@ -4,7 +4,7 @@ import { judgeNodes, type AuditCheck } from './audit.ts'
 import { askNodes, configGet } from './node-checks.ts'
 import { WARN_DAYS, describeExpiry, readCertificateExpiry } from './tls-expiry.ts'
 
-const RESTART = '`pnpm run down && pnpm run up` (the local runtime starts every node with port 0 and the tls-* lines)'
+const RESTART = '`pnpm run down && pnpm run up` (under RC_TLS=1 the local and compose runtimes start every node with port 0 and the tls-* lines)'
 const RECONFIGURE = 'give each node `port 0`, a tls-port, `tls-cluster yes` and `tls-replication yes` in its redis.conf, and restart it'
 const RENEW = 'move the expired certificate and its key away, run `pnpm secrets:tls`, then restart the nodes'
 const CHMOD = 'chmod 600 the private key named (compose: 640, group 999)'
