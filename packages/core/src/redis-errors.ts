@@ -50,7 +50,7 @@ export function describeRedisError(subject: ErrorSubject, error: unknown, comman
     return new CheckFailedError(`${where} cannot persist its data and refuses writes: ${message}`, 'free disk space or fix the permissions of its data dir (see its log: `pnpm logs --node ' + subject.name + '`)')
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || /Connection is closed|Stream isn't writeable/i.test(message)) {
-    return new TemporaryError(`${where} closed the connection${what ? ` during${what}` : ''}`, 'the node may have stopped or restarted: check `pnpm status`, then retry')
+    return new TemporaryError(`${where} closed the connection${what ? ` during${what}` : ''}`, 'the node may have stopped or restarted, or speak TLS only (then set RC_TLS=1): check `pnpm status`, then retry')
   }
   if (error instanceof Error && error.name === 'ReplyError') return new CheckFailedError(`${where} refused${what}: ${message}`)
   return new TemporaryError(`${where}: ${message}`)

@@ -83,6 +83,27 @@ describe('RC_TLS=1 on the external runtime (4 masters, 4 replicas)', () => {
     expect(check.exitCode, check.stderr).toBe(78)
   }, 60_000)
 
+  it('RC_TLS unset against these TLS-only nodes: 75, the hint names RC_TLS=1', async () => {
+    const status = await runCli('monitor/status', [], { ...cluster.env, RC_TLS: '0' })
+    expect(status.exitCode).toBe(75)
+    expect(status.stderr).toMatch(new RegExp(`^status: no seed answers: seed 127\\.0\\.0\\.2:${cluster.port} closed the connection; .*\n  fix: .*or speak TLS only \\(then set RC_TLS=1\\)`))
+  }, 60_000)
+
+})
+
+describe('RC_TLS=1 against plaintext external nodes', () => {
+  let plain: ExternalNodes | undefined
+  afterAll(() => plain?.cleanup())
+  it('the seeds still speak plaintext: 75, they did not answer the TLS handshake, the hint says RC_SEEDS must name TLS ports', async () => {
+    plain = await startExternalNodes({ count: 2 })
+    const secrets = join(plain.dir, 'secrets')
+    const made = await runCli('security/secrets-tls', ['--quiet'], { ...plain.env, RC_TLS: '1', RC_SECRETS_DIR: secrets })
+    expect(made.exitCode, made.stderr).toBe(0)
+    const status = await runCli('monitor/status', [], { ...plain.env, RC_TLS: '1', RC_SECRETS_DIR: secrets })
+    expect(status.exitCode).toBe(75)
+    expect(status.stderr).toMatch(new RegExp(`^status: no seed answers: seed 127\\.0\\.0\\.2:${plain.port} did not answer the TLS handshake in time; `))
+    expect(status.stderr).toContain('fix: the node may be paused or overloaded, or speak plaintext on this port (RC_SEEDS must name the TLS ports)')
+  }, 90_000)
 })
 
 describe('cluster:create --seeds over TLS (external runtime)', () => {
