@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connectCluster, type Stack } from '@redis-cluster/core'
+import { connectCluster, connectNode, type Stack } from '@redis-cluster/core'
 import { createExternalCluster, runCli, startExternalNodes, type ExternalNodes } from '@redis-cluster/test-utils'
 import type { CheckResult } from '../src/index.ts'
 
@@ -81,6 +83,28 @@ describe('RC_TLS=1 on the external runtime (4 masters, 4 replicas)', () => {
     // every command finds the cluster the same way
     const check = await runCli('init/cluster-check', [], other)
     expect(check.exitCode, check.stderr).toBe(78)
+  }, 60_000)
+
+  it('a discovered node whose certificate does not name its address: 78 naming that node; status works again once it is back', async () => {
+    const tls = cluster.tls!
+    const node = stack.nodes.find((n) => n.host === '127.0.0.7')!
+    const cert = join(cluster.dir, 'elsewhere.crt')
+    writeFileSync(`${cert}.ext`, 'subjectAltName=IP:10.9.9.9\nextendedKeyUsage=serverAuth,clientAuth\n')
+    execFileSync('openssl', ['req', '-new', '-key', tls.nodeKey, '-subj', '/CN=elsewhere', '-out', `${cert}.csr`], { stdio: 'ignore' })
+    execFileSync('openssl', ['x509', '-req', '-in', `${cert}.csr`, '-CA', tls.ca, '-CAkey', tls.caKey, '-set_serial', '0x1234', '-days', '30', '-extfile', `${cert}.ext`, '-out', cert], { stdio: 'ignore' })
+    const client = await connectNode(stack, node)
+    try {
+      // CONFIG SET of a tls-* file reloads the certificates: new connections get this one
+      await client.config('SET', 'tls-cert-file', cert)
+      const status = await runCli('monitor/status', [], cluster.env)
+      expect(status.exitCode, status.stdout).toBe(78)
+      expect(status.stderr).toMatch(new RegExp(`127\\.0\\.0\\.7:${cluster.port}: its TLS certificate does not name this address \\(ERR_TLS_CERT_ALTNAME_INVALID: no such SAN\\)\n  fix: the node's certificate must name the address it announces`))
+    } finally {
+      await client.config('SET', 'tls-cert-file', tls.nodeCert)
+      client.disconnect()
+    }
+    const status = await runCli('monitor/status', [], cluster.env)
+    expect(status.exitCode, status.stderr).toBe(0)
   }, 60_000)
 
   it('RC_TLS unset against these TLS-only nodes: 75, the hint names RC_TLS=1', async () => {
