@@ -51,14 +51,16 @@ export interface ComposeTestStack extends TestStack {
 
 /** Makes each user's secret in secretsDir readable by the containers' redis user (file secrets are bind mounts), as `pnpm secrets:init` does for compose. */
 export function shareSecretsWithContainers(secretsDir: string): void {
-  for (const user of USER_NAMES) {
-    const file = userSecretFile(secretsDir, user)
-    try {
-      chownSync(file, -1, CONTAINER_UID)
-      chmodSync(file, 0o640)
-    } catch {
-      chmodSync(file, 0o644) // not root: the test dir (0700) still hides it from other host users
-    }
+  for (const user of USER_NAMES) shareWithContainers(userSecretFile(secretsDir, user))
+}
+
+/** One file readable by the containers' uid/gid 999 (0640), as the README has users make them. */
+export function shareWithContainers(file: string): void {
+  try {
+    chownSync(file, -1, CONTAINER_UID)
+    chmodSync(file, 0o640)
+  } catch {
+    chmodSync(file, 0o644) // not root: the test dir (0700) still hides it from other host users
   }
 }
 

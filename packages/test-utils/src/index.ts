@@ -3,5 +3,5 @@ export { createTestStack, formTestStack, type TestStack, type CreateTestStackOpt
 export { runCli, type CliResult } from './run-cli.ts'
 export { REPO_ROOT } from './paths.ts'
 export { startExternalNodes, createExternalCluster, type ExternalNodes, type StartExternalNodesOptions } from './external-cluster.ts'
-export { TEST_IMAGE, composeUnavailable, createComposeTestStack, shareSecretsWithContainers, docker, type ComposeTestStack } from './compose-test-stack.ts'
+export { TEST_IMAGE, composeUnavailable, createComposeTestStack, shareSecretsWithContainers, shareWithContainers, docker, type ComposeTestStack } from './compose-test-stack.ts'
 export { startWriter, missingWrites, type LiveWriter } from './live-writer.ts'
