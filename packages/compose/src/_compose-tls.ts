@@ -21,7 +21,7 @@ export const prometheusTlsTargetsDir = (stack: Pick<Stack, 'dataDir'>) => join(s
  * spec's nodes: the exporter has passwords for those alone (its REDIS_NODES).
  * JSON is YAML: the file keeps the .yml name the job's glob reads.
  */
-export async function writePrometheusTlsTargets(stack: Stack): Promise<string> {
+export async function writePrometheusTlsTargets(stack: Stack): Promise<void> {
   const dir = prometheusTlsTargetsDir(stack)
   const file = join(dir, 'redis-nodes.yml')
   const groups = stack.nodes.filter((n) => !n.added).map((n) => ({ targets: [`rediss://${n.clusterIp}:${n.port}`], labels: { node: n.name } }))
@@ -32,7 +32,6 @@ export async function writePrometheusTlsTargets(stack: Stack): Promise<string> {
   } catch (error) {
     throw describeFsError(error, { otherwise: 'point RC_DATA_DIR at a writable directory' })
   }
-  return file
 }
 
 /**
