@@ -35,7 +35,7 @@ export const tlsCheck: AuditCheck = {
     // external: the nodes' certificates are on their hosts, not here; the toolkit's CA and client files are
     const certificates = (stack.tls.remote ? [stack.tls.ca, stack.tls.clientCert] : [stack.tls.ca, stack.tls.nodeCert, stack.tls.clientCert]).map((file) => readCertificateExpiry(file))
     const expired = certificates.filter((c) => c.expired).map((c) => `${c.file} ${describeExpiry(c)}`)
-    const loose = (stack.tls.remote ? [stack.tls.clientKey] : [stack.tls.caKey, stack.tls.nodeKey, stack.tls.clientKey]).flatMap((file) => looseSecret(file)?.problem ?? [])
+    const loose = (stack.tls.remote ? [stack.tls.clientKey] : [stack.tls.caKey, stack.tls.nodeKey, stack.tls.clientKey]).flatMap((file) => looseSecret(file, { forContainers: context.runtime.name === 'compose' })?.problem ?? [])
     const soon = certificates.filter((c) => !c.expired && c.daysLeft < WARN_DAYS)
     const note = soon.length > 0 ? `renew soon: ${soon.map((c) => `${c.file} ${describeExpiry(c)}`).join('; ')} (${RENEW})` : undefined
     const fix = [plaintext.length > 0 ? (stack.tls.remote ? RECONFIGURE : RESTART) : '', expired.length > 0 ? RENEW : '', loose.length > 0 ? CHMOD : ''].filter(Boolean).join('; ')
