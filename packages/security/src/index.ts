@@ -6,5 +6,6 @@ export { rotatePassword, parseUserName, type RotateResult, type RotateStep, type
 export { renderRotate } from './render-rotate.ts'
 export { initSecrets, renderSecretsInit, type SecretsInitResult } from './secrets-init.ts'
 export { generateTlsCertificates, parseDays, parseHosts, nodeSans, externalSans, CA_DAYS, DEFAULT_CERT_DAYS, type TlsCertsResult } from './tls-certs.ts'
-export { readCertificateExpiry, describeExpiry, WARN_DAYS, type CertificateExpiry } from './tls-expiry.ts'
+export { readCertificateExpiry, certificateExpiry, judgeExpiry, describeExpiry, WARN_DAYS, type CertificateExpiry } from './tls-expiry.ts'
+export { readNodeCertificates, type NodeCertificate } from './tls-node-certs.ts'
 export { renderTlsCerts } from './render-tls-certs.ts'

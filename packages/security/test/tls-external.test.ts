@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectCluster, connectNode, type Stack } from '@redis-cluster/core'
 import { createExternalCluster, runCli, startExternalNodes, type ExternalNodes } from '@redis-cluster/test-utils'
-import type { CheckResult } from '../src/index.ts'
+import { readNodeCertificates, type CheckResult } from '../src/index.ts'
 
 const KEYS = 200
 
@@ -24,6 +24,31 @@ describe('RC_TLS=1 on the external runtime (4 masters, 4 replicas)', () => {
     }
   }, 120_000)
   afterAll(() => cluster?.cleanup())
+
+  /** A node certificate from the test CA (the nodes' own key), as an operator would make one. */
+  const signNodeCertificate = (file: string, san: string, days: number) => {
+    const tls = cluster.tls!
+    writeFileSync(`${file}.ext`, `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\n`)
+    execFileSync('openssl', ['req', '-new', '-key', tls.nodeKey, '-subj', '/CN=node', '-out', `${file}.csr`], { stdio: 'ignore' })
+    execFileSync('openssl', ['x509', '-req', '-in', `${file}.csr`, '-CA', tls.ca, '-CAkey', tls.caKey, '-set_serial', `0x${Date.now().toString(16)}`, '-days', String(days), '-extfile', `${file}.ext`, '-out', file], { stdio: 'ignore' })
+  }
+  /** Runs `run` while `node` presents `cert` (CONFIG SET of a tls-* file reloads the certificates: new connections get it), then puts the node's own back. */
+  const presenting = async (node: Stack['nodes'][number], cert: string, run: () => Promise<void>) => {
+    const client = await connectNode(stack, node)
+    try {
+      await client.config('SET', 'tls-cert-file', cert)
+      await run()
+    } finally {
+      await client.config('SET', 'tls-cert-file', cluster.tls!.nodeCert)
+      client.disconnect()
+    }
+  }
+  const auditTls = async (): Promise<CheckResult> => {
+    const audit = await runCli('security/security-audit', ['--json'], cluster.env)
+    const tls = (JSON.parse(audit.stdout).checks as CheckResult[]).find((c) => c.id === 'tls')
+    expect(tls, audit.stderr).toBeDefined()
+    return tls!
+  }
 
   it('secrets:tls on external: the node certificate names RC_SEEDS\' hosts and --host\'s; the output says how to install it', async () => {
     expect(stack.tls).toMatchObject({ remote: true, ca: join(cluster.dir, 'secrets/tls/ca.crt') })
@@ -63,12 +88,33 @@ describe('RC_TLS=1 on the external runtime (4 masters, 4 replicas)', () => {
     expect(verify.stdout).toBe(`${result.dir}: good (${KEYS} keys)\n`)
   }, 120_000)
 
-  it('security:audit: the tls item passes on the nodes\' settings and the toolkit\'s CA and client certificate (the nodes\' own are on their hosts)', async () => {
-    const audit = await runCli('security/security-audit', ['--json'], cluster.env)
-    const tls = JSON.parse(audit.stdout).checks.find((c: CheckResult) => c.id === 'tls')
-    expect(tls, audit.stderr).toMatchObject({ status: 'PASS', detail: expect.stringMatching(/^TLS only on all 8 nodes .*certificates: ca\.crt until .*, client\.crt until /) })
+  it('security:audit: the tls item passes on the nodes\' settings, the toolkit\'s CA and client certificate, and each node\'s certificate read over the handshake', async () => {
+    const tls = await auditTls()
+    expect(tls).toMatchObject({ status: 'PASS', detail: expect.stringMatching(/^TLS only on all 8 nodes .*certificates: ca\.crt until .*, client\.crt until .*; node certificates \(soonest expiry in each node's chain\): 127\.0\.0\.2:\d+, .* until \S+ \(\d+ days left\)$/) })
     expect(tls.detail).not.toContain('node.crt')
+    for (const { host, port } of cluster.addresses) expect(tls.detail).toContain(`${host}:${port}`)
+    expect(tls.note).toBeUndefined()
   }, 60_000)
+
+  it('a node whose certificate expires within 30 days: the audit passes with a note naming that node alone', async () => {
+    const node = stack.nodes.find((n) => n.host === '127.0.0.5')!
+    const soon = join(cluster.dir, 'soon.crt')
+    signNodeCertificate(soon, 'IP:127.0.0.5', 10)
+    await presenting(node, soon, async () => {
+      const tls = await auditTls()
+      expect(tls).toMatchObject({ status: 'PASS', note: expect.stringMatching(new RegExp(`^renew soon, node certificates: 127\\.0\\.0\\.5:${cluster.port} until \\S+ \\(9 days left\\) \\(renew the named nodes' certificates on their hosts`)) })
+      expect(tls.note).not.toMatch(/127\.0\.0\.[2-46-9]/)
+      expect(tls.detail).toMatch(new RegExp(`127\\.0\\.0\\.5:${cluster.port} until \\S+ \\(9 days left\\)`))
+    })
+  }, 60_000)
+
+  it('a node that cannot be reached has no known certificate: a problem naming it, never an expiry', async () => {
+    const gone = { ...stack.nodes[0]!, name: `127.0.0.20:${cluster.port}`, host: '127.0.0.20' }
+    expect(await readNodeCertificates({ tls: stack.tls, nodes: [gone, stack.nodes[1]!] })).toEqual([
+      { node: gone.name, problem: `${gone.name}: cannot be reached to read its certificate (ECONNREFUSED)` },
+      { node: stack.nodes[1]!.name, expiry: expect.objectContaining({ source: stack.nodes[1]!.name, expired: false }) },
+    ])
+  })
 
   it('a CA that did not sign the nodes\' certificates: 78 naming the node and the CA file', async () => {
     // another CA with a client certificate of its own: the toolkit's files agree with each other, not with the nodes
@@ -86,23 +132,14 @@ describe('RC_TLS=1 on the external runtime (4 masters, 4 replicas)', () => {
   }, 60_000)
 
   it('a discovered node whose certificate does not name its address: 78 naming that node; status works again once it is back', async () => {
-    const tls = cluster.tls!
     const node = stack.nodes.find((n) => n.host === '127.0.0.7')!
     const cert = join(cluster.dir, 'elsewhere.crt')
-    writeFileSync(`${cert}.ext`, 'subjectAltName=IP:10.9.9.9\nextendedKeyUsage=serverAuth,clientAuth\n')
-    execFileSync('openssl', ['req', '-new', '-key', tls.nodeKey, '-subj', '/CN=elsewhere', '-out', `${cert}.csr`], { stdio: 'ignore' })
-    execFileSync('openssl', ['x509', '-req', '-in', `${cert}.csr`, '-CA', tls.ca, '-CAkey', tls.caKey, '-set_serial', '0x1234', '-days', '30', '-extfile', `${cert}.ext`, '-out', cert], { stdio: 'ignore' })
-    const client = await connectNode(stack, node)
-    try {
-      // CONFIG SET of a tls-* file reloads the certificates: new connections get this one
-      await client.config('SET', 'tls-cert-file', cert)
+    signNodeCertificate(cert, 'IP:10.9.9.9', 30)
+    await presenting(node, cert, async () => {
       const status = await runCli('monitor/status', [], cluster.env)
       expect(status.exitCode, status.stdout).toBe(78)
       expect(status.stderr).toMatch(new RegExp(`127\\.0\\.0\\.7:${cluster.port}: its TLS certificate does not name this address \\(ERR_TLS_CERT_ALTNAME_INVALID: no such SAN\\)\n  fix: the node's certificate must name the address it announces`))
-    } finally {
-      await client.config('SET', 'tls-cert-file', tls.nodeCert)
-      client.disconnect()
-    }
+    })
     const status = await runCli('monitor/status', [], cluster.env)
     expect(status.exitCode, status.stderr).toBe(0)
   }, 60_000)

@@ -1,5 +1,6 @@
 export { allocatePorts, ephemeralRange } from './ports.ts'
 export { createTestStack, formTestStack, type TestStack, type CreateTestStackOptions } from './test-stack.ts'
+export { useFormedStack, type FormedStack } from './formed-stack.ts'
 export { runCli, type CliResult } from './run-cli.ts'
 export { REPO_ROOT } from './paths.ts'
 export { startExternalNodes, createExternalCluster, type ExternalNodes, type StartExternalNodesOptions } from './external-cluster.ts'
