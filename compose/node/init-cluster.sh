@@ -29,6 +29,9 @@
 set -eu
 
 ADMIN_SECRET=${REDIS_ADMIN_SECRET:-/run/secrets/user_admin}
+# REDIS_TLS=1 (docker-compose.tls.yml): the nodes speak TLS only; the toolkit's client certificate.
+tls=""
+if [ "${REDIS_TLS:-}" = 1 ]; then tls="--tls --cacert /run/secrets/tls_ca --cert /run/secrets/tls_client_cert --key /run/secrets/tls_client_key"; fi
 TIMEOUT_S=${INIT_TIMEOUT_S:-60}
 SLOTS=16384
 PROG=init-cluster
@@ -59,7 +62,8 @@ cli() {
   getv h "ip_$1"
   getv p "port_$1"
   shift
-  redis-cli --user admin -e -h "$h" -p "$p" "$@"
+  # shellcheck disable=SC2086 # $tls: options and paths without spaces
+  redis-cli $tls --user admin -e -h "$h" -p "$p" "$@"
 }
 # field TEXT NAME: sets $val to NAME's value in INFO-style TEXT.
 field() {

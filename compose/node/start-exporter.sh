@@ -9,7 +9,8 @@
 # Environment (from docker-compose.yml): REDIS_NODES (ip:port of every node, the
 # targets Prometheus may ask for), REDIS_EXPORTER_PORT, REDIS_USER (the ACL user it scrapes
 # as, default exporter: a name, not a secret); optional REDIS_EXPORTER_BIN and
-# REDIS_EXPORTER_LISTEN_HOST (default all interfaces; the tests run it on the host on 127.0.0.1).
+# REDIS_EXPORTER_LISTEN_HOST (default all interfaces; the tests run it on the host on 127.0.0.1),
+# optional REDIS_TLS=1 (docker-compose.tls.yml): the nodes speak TLS only.
 set -eu
 
 SECRET=${REDIS_EXPORTER_SECRET:-/run/secrets/user_exporter}
@@ -20,6 +21,15 @@ PROG=start-exporter
 
 : "${REDIS_NODES:?REDIS_NODES is not set (ip:port of every node)}"
 read_password "$SECRET"
+# redis_exporter dials TLS for rediss:// targets only (the scheme wins over its --tls-* flags):
+# under TLS the targets Prometheus asks for, and so the map's keys, are rediss://.
+scheme=redis tls=""
+if [ "${REDIS_TLS:-}" = 1 ]; then
+  scheme=rediss
+  ca=${REDIS_TLS_CA:-/run/secrets/tls_ca} cert=${REDIS_TLS_CERT:-/run/secrets/tls_client_cert} key=${REDIS_TLS_KEY:-/run/secrets/tls_client_key}
+  for f in "$ca" "$cert" "$key"; do readable "$f"; done
+  tls="--tls-ca-cert-file=$ca --tls-client-cert-file=$cert --tls-client-key-file=$key"
+fi
 
 # A JSON string: secret.sh refuses quotes and whitespace, so only backslashes need escaping.
 escaped='' rest=$password
@@ -35,7 +45,7 @@ umask 077
 sep='{'
 {
   for node in $REDIS_NODES; do
-    printf '%s"redis://%s":"%s"' "$sep" "$node" "$escaped"
+    printf '%s"%s://%s":"%s"' "$sep" "$scheme" "$node" "$escaped"
     sep=,
   done
   printf '}\n'
@@ -45,7 +55,8 @@ unset password escaped rest
 # Empty --redis.addr: /metrics serves only the exporter's own metrics, Redis data
 # comes from /scrape?target=. The connection timeout stays below Prometheus'
 # scrape_timeout (10s), so a dead node reads as redis_up 0, not as a failed scrape.
-exec "${REDIS_EXPORTER_BIN:-/redis_exporter}" \
+# shellcheck disable=SC2086 # $tls: flags and paths without spaces
+exec "${REDIS_EXPORTER_BIN:-/redis_exporter}" $tls \
   --redis.addr= \
   --redis.user="${REDIS_USER:-exporter}" \
   --redis.password-file="$MAP" \

@@ -11,13 +11,17 @@
 # the environment of the container, or the data volume.
 # Environment (from docker-compose.yml): REDIS_PORT, REDIS_BUS_PORT, REDIS_ANNOUNCE_IP,
 # optional REDIS_CLUSTER_NODE_TIMEOUT (ms; default: conf/redis.conf's value), optional
-# REDIS_BIND_IP (docker-compose.node.yml, host networking: listen on this address only).
+# REDIS_BIND_IP (docker-compose.node.yml, host networking: listen on this address only),
+# optional REDIS_TLS=1 (docker-compose.tls.yml: TLS only, with the tls_* secrets).
 set -eu
 
 ACL_SECRET=${REDIS_ACL_SECRET:-/run/secrets/users_acl}
 REPLICATION_SECRET=${REDIS_REPLICATION_SECRET:-/run/secrets/user_replication}
 SHARED_CONF=${REDIS_SHARED_CONF:-/usr/local/etc/redis/redis.conf}
 NODE_CONF=${REDIS_NODE_CONF:-/tmp/redis-node.conf}
+TLS_CA=${REDIS_TLS_CA:-/run/secrets/tls_ca}
+TLS_CERT=${REDIS_TLS_CERT:-/run/secrets/tls_node_cert}
+TLS_KEY=${REDIS_TLS_KEY:-/run/secrets/tls_node_key}
 
 PROG=start-node
 . "${0%/*}/secret.sh"
@@ -27,9 +31,12 @@ PROG=start-node
 
 if [ "${1:-}" = health ]; then
   read_password "$REPLICATION_SECRET"
+  tls=""
+  if [ "${REDIS_TLS:-}" = 1 ]; then tls="--tls --cacert $TLS_CA --cert $TLS_CERT --key $TLS_KEY"; fi
   # The replication user may PING (and no more): the only password this container holds.
   # REDISCLI_AUTH is set for redis-cli alone: it is not in the container's config.
-  reply=$(REDISCLI_AUTH=$password redis-cli --user replication -h "${REDIS_BIND_IP:-127.0.0.1}" -p "$REDIS_PORT" ping 2>&1) || true
+  # shellcheck disable=SC2086 # $tls: options and paths without spaces
+  reply=$(REDISCLI_AUTH=$password redis-cli $tls --user replication -h "${REDIS_BIND_IP:-127.0.0.1}" -p "$REDIS_PORT" ping 2>&1) || true
   [ "$reply" = PONG ] || die 1 "ping on port $REDIS_PORT: $reply"
   exit 0
 fi
@@ -38,6 +45,7 @@ fi
 [ -r "$SHARED_CONF" ] || die 78 "$SHARED_CONF is not mounted or not readable"
 readable "$ACL_SECRET"
 read_password "$REPLICATION_SECRET"
+if [ "${REDIS_TLS:-}" = 1 ]; then for f in "$TLS_CA" "$TLS_CERT" "$TLS_KEY"; do readable "$f"; done; fi
 
 umask 077
 # No cp in the offline image: cat. Redis is not running yet, so nothing reads it half-written.
@@ -48,7 +56,20 @@ line() { printf '%s\n' "$*"; }
   line "# written by start-node.sh at each container start; edit conf/redis.conf instead"
   line "include $SHARED_CONF"
   if [ -n "${REDIS_BIND_IP:-}" ]; then line "bind $REDIS_BIND_IP"; fi
-  line "port $REDIS_PORT"
+  if [ "${REDIS_TLS:-}" = 1 ]; then
+    # TLS only: no plaintext port; the bus (same cluster-port) and replication links speak TLS too.
+    # optional: a client certificate, when presented, must be from the CA; ACL passwords authenticate.
+    line "port 0"
+    line "tls-port $REDIS_PORT"
+    line "tls-cluster yes"
+    line "tls-replication yes"
+    line "tls-cert-file $TLS_CERT"
+    line "tls-key-file $TLS_KEY"
+    line "tls-ca-cert-file $TLS_CA"
+    line "tls-auth-clients optional"
+  else
+    line "port $REDIS_PORT"
+  fi
   line "cluster-port $REDIS_BUS_PORT"
   # Peers and clients are told the fixed address and ports, so node ids and
   # addresses survive container recreation (no noaddr/fail? ghosts).

@@ -1,8 +1,7 @@
 import { closeSync, cpSync, openSync, readFileSync, writeSync } from 'node:fs'
-import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connectAll, readNodes, answered, waitForHealthy, type Stack } from '@redis-cluster/core'
+import { connectAll, readNodes, answered, runRedisCli, waitForHealthy, type Stack } from '@redis-cluster/core'
 import { createTestStack, formTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
 import type { BackupResult, LogicalRestoreResult } from '../src/index.ts'
 import { ALL_KEYS, flushMasters, snapshot, writeData, type KeyState } from './restore-fixtures.ts'
@@ -88,10 +87,8 @@ describe('restore --logical', () => {
     await flushMasters(stack)
     const readings = (await readNodes(stack)).filter(answered)
     const id = (name: string) => readings.find((r) => r.node.name === name)!.id
-    execFileSync('redis-cli', ['--user', stack.user, '--cluster', 'reshard', `127.0.0.1:${stack.nodes[0]!.port}`, '--cluster-from', id('redis-node-0'), '--cluster-to', id('redis-node-1'), '--cluster-slots', '100', '--cluster-yes'], {
-      env: { ...process.env, REDISCLI_AUTH: stack.password },
-      stdio: 'ignore',
-    })
+    // core's runRedisCli: the stack's user, password and (RC_TLS=1) certificates
+    await runRedisCli(stack, ['--cluster', 'reshard', `127.0.0.1:${stack.nodes[0]!.port}`, '--cluster-from', id('redis-node-0'), '--cluster-to', id('redis-node-1'), '--cluster-slots', '100', '--cluster-yes'])
     const clients = await connectAll(stack)
     try {
       await waitForHealthy(stack, clients)

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { CONTAINER_UID, ConfigError, runShell, userSecretFile, type Stack, type StackNode } from '@redis-cluster/core'
 import { findPortOwner, isPortFree } from './_ports.ts'
+import { addedServicesWithoutTls, containerTlsFiles, tlsComposeFile, tlsFileFix } from './_compose-tls.ts'
 
 /** The ACL file every node container loads (compose secret `users_acl`): written by the compose runtime's start. */
 export const composeAclFile = (stack: Pick<Stack, 'secretsDir'>) => join(stack.secretsDir, 'users.acl')
@@ -38,6 +39,14 @@ export async function preflightCompose(stack: Stack, runningNodes: readonly Stac
       what: `secret ${file} is not readable by uid ${CONTAINER_UID}, the containers' redis user (${problem}; file secrets are bind mounts)`,
       fix: `chgrp ${CONTAINER_UID} ${files} && chmod 640 ${files}`,
     })
+  }
+  // RC_TLS=1: a certificate the containers cannot read would make start-node.sh exit 78 inside the container.
+  for (const { file, key } of containerTlsFiles(stack)) {
+    const problem = unreadableByContainer(file)
+    if (problem) problems.push({ what: `RC_TLS=1: ${file} ${problem === 'ENOENT' ? 'is missing' : `is not readable by uid ${CONTAINER_UID}, the containers' redis user (${problem})`}`, fix: tlsFileFix(file, key, problem) })
+  }
+  for (const name of stack.tls ? addedServicesWithoutTls(stack) : []) {
+    problems.push({ what: `RC_TLS=1: ${name} (REDIS_ADDED) is not in ${relative(stack.root, tlsComposeFile(stack))}, so it would start without TLS`, fix: `add the line \`  ${name}: *tls-node\` under services: in ${tlsComposeFile(stack)}` })
   }
   const composeDir = dirname(stack.composeFile)
   for (const file of [stack.confFile, ...['start-node.sh', 'init-cluster.sh', 'secret.sh'].map((f) => resolve(composeDir, 'node', f))]) {

@@ -6,6 +6,7 @@ import { CONTAINER_UID, CheckFailedError, ConfigError, TemporaryError, classifyF
 import { NODE_FAULTS, type NodeState, type Runtime, type StartResult, type StopResult } from './runtime.ts'
 import { assertEngine, containerLogs, findCompose, inspectContainer, lastLine, listProjectContainers, type ProjectContainer } from './_docker.ts'
 import { composeAclFile, composeProfiles, preflightCompose, publishBusPorts } from './_compose-preflight.ts'
+import { tlsComposeFile, writePrometheusTlsTargets } from './_compose-tls.ts'
 
 export const INIT_SERVICE = 'redis-cluster-init'
 
@@ -27,6 +28,7 @@ export const composeRuntime: Runtime = {
     const before = await listProjectContainers(stack)
     const running = stack.nodes.filter((node) => serviceContainer(before, node.name)?.state === 'running')
     await writeComposeAclFile(stack)
+    if (stack.tls) await writePrometheusTlsTargets(stack)
     await preflightCompose(stack, running)
     const toStart = stack.nodes.filter((node) => !running.includes(node))
     if (toStart.length > 0) progress?.(`starting containers ${toStart.map((n) => n.name).join(', ')}`)
@@ -81,7 +83,7 @@ export const composeRuntime: Runtime = {
     const node = stack.nodes.find((n) => serviceContainer(containers, n.name)?.state === 'running')
     if (!node) throw new TemporaryError(`no node container of project ${stack.projectName} is running`, 'start the stack with `pnpm run up`')
     // `-e REDISCLI_AUTH` without a value: docker copies it from our environment, so the password is in no argv.
-    return runRedisCli(stack, args, { prefix: ['docker', 'exec', '-e', 'REDISCLI_AUTH', serviceContainer(containers, node.name)!.id], env: stack.env })
+    return runRedisCli({ ...stack, tls: containerTls(stack) }, args, { prefix: ['docker', 'exec', '-e', 'REDISCLI_AUTH', serviceContainer(containers, node.name)!.id], env: stack.env })
   },
 
   async fault(stack, nodes, fault) {
@@ -153,14 +155,26 @@ function serviceContainer(containers: readonly ProjectContainer[], service: stri
 export async function runCompose(stack: Stack, args: readonly string[]): Promise<ProcessOutput> {
   const command = await findCompose(stack)
   const envFile = existsSync(stack.envFile) ? ['--env-file', stack.envFile] : []
-  const files = ['-f', stack.composeFile, ...(publishBusPorts(stack) ? ['-f', busPortsFile(stack)] : [])]
-  const out = await (await runShell({ quiet: true, nothrow: true, env: stack.env, cwd: dirname(stack.composeFile) }))`${command} -p ${stack.projectName} ${files} ${envFile} ${args}`
+  const files = ['-f', stack.composeFile, ...(publishBusPorts(stack) ? ['-f', busPortsFile(stack)] : []), ...(stack.tls ? ['-f', tlsComposeFile(stack)] : [])]
+  // RC_DATA_DIR absolute, like RC_SECRETS_DIR: docker-compose.tls.yml mounts Prometheus' targets from it.
+  const env = { ...stack.env, RC_DATA_DIR: stack.dataDir }
+  const out = await (await runShell({ quiet: true, nothrow: true, env, cwd: dirname(stack.composeFile) }))`${command} -p ${stack.projectName} ${files} ${envFile} ${args}`
   if (out.exitCode !== 0) throw describeComposeError(stack, `${command.join(' ')} ${args[0]}`, out.stderr || out.stdout)
   return out
 }
 
 /** Published bus ports (RC_PUBLISH_BUS_PORTS=1) come from an override file beside the compose file. */
 const busPortsFile = (stack: Stack) => join(dirname(stack.composeFile), 'docker-compose.bus-ports.yml')
+
+/**
+ * redis-cli inside a node container reads the certificates where
+ * docker-compose.tls.yml mounts them; a node container holds the node
+ * certificate (also a client certificate), not the toolkit's.
+ */
+function containerTls(stack: Stack): Stack['tls'] {
+  if (!stack.tls) return undefined
+  return { ...stack.tls, ca: '/run/secrets/tls_ca', clientCert: '/run/secrets/tls_node_cert', clientKey: '/run/secrets/tls_node_key' }
+}
 
 function describeComposeError(stack: Stack, what: string, output: string): Error {
   const text = output.replace(/\x1b\[[0-9;]*m/g, '')

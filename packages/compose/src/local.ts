@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BusyError, ConfigError, TemporaryError, addedNodesFile, connectNode, isAlive, isPaused, renderAclFile, runRedisCli, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
+import { BusyError, ConfigError, TemporaryError, addedNodesFile, connectNode, isAlive, isPaused, renderAclFile, replicationAuth, runRedisCli, waitFor, type Stack, type StackNode } from '@redis-cluster/core'
 import { NODE_FAULTS, type NodeState, type Runtime, type StartResult, type StopResult } from './runtime.ts'
 import { findPortOwner, isPortFree } from './_ports.ts'
 import { assertCanWrite, confFile, logFile, onDisk, ownPidFile, redisPidFile, runningPid } from './_local-node.ts'
@@ -176,7 +176,7 @@ function spawnNode(stack: Stack, node: StackNode): ChildProcess {
   if (!users) throw new ConfigError(`the local runtime starts nodes from the ACL users' secrets, and ${stack.secretsDir} has none`, 'run `pnpm secrets:init`')
   // The node's ACL comes from the secrets at every start (what ACL SAVE wrote there says the same, unless edited by hand).
   onDisk(() => writeFileSync(aclFile, renderAclFile(users, stack.acl), { mode: 0o600 }))
-  onDisk(() => writeFileSync(authFile, `aclfile ${quote(aclFile)}\nmasteruser replication\nmasterauth ${quote(users.replication[0]!)}\n`, { mode: 0o600 }))
+  onDisk(() => writeFileSync(authFile, [`aclfile ${quote(aclFile)}`, ...replicationAuth({ users }).map(([name, value]) => `${name} ${quote(value)}`), ''].join('\n'), { mode: 0o600 }))
   onDisk(() => writeFileSync(
     confFile(node),
     [

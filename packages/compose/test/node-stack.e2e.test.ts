@@ -1,21 +1,23 @@
-import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { spawnSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CONTAINER_UID, USER_NAMES, connectNode, ensureUserSecrets, renderAclFile, userSecretFile, waitFor, type UserName } from '@redis-cluster/core'
-import { REPO_ROOT, TEST_IMAGE, allocatePorts, composeUnavailable, docker, runCli, shareSecretsWithContainers } from '@redis-cluster/test-utils'
+import { USER_NAMES, connectNode, ensureUserSecrets, renderAclFile, tlsFiles, userSecretFile, waitFor, type UserName } from '@redis-cluster/core'
+import { REPO_ROOT, TEST_IMAGE, allocatePorts, composeUnavailable, docker, runCli, shareSecretsWithContainers, shareWithContainers } from '@redis-cluster/test-utils'
 
 // Two "hosts" (127.0.0.2 and 127.0.0.3: all of 127.0.0.0/8 is loopback), each running
 // compose/docker-compose.node.yml as its own project with host networking, on the SAME three
 // ports (each node binds its host's address only), joined into one six-node cluster by
-// `cluster:create --seeds`, then operated through RC_RUNTIME=external.
+// `cluster:create --seeds`, then operated through RC_RUNTIME=external; once in plaintext, once
+// TLS only (docker-compose.node-tls.yml: client port, bus and replication over TLS).
 const unavailable = composeUnavailable()
 const FILE = join(REPO_ROOT, 'compose', 'docker-compose.node.yml')
+const TLS_FILE = join(REPO_ROOT, 'compose', 'docker-compose.node-tls.yml')
 const HOSTS = ['127.0.0.2', '127.0.0.3']
 
-describe.skipIf(Boolean(unavailable))(`the per-host node stack${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+describe.skipIf(Boolean(unavailable)).each([{ tls: false }, { tls: true }])(`the per-host node stack, tls: $tls${unavailable ? ` (skipped: ${unavailable})` : ''}`, ({ tls }) => {
   const run = randomBytes(3).toString('hex')
   const projects = HOSTS.map((_, i) => `rc-node-${run}-${i}`)
   const dir = mkdtempSync(join(tmpdir(), 'rc-node-stack-'))
@@ -23,6 +25,8 @@ describe.skipIf(Boolean(unavailable))(`the per-host node stack${unavailable ? ` 
   const secretsDir = join(dir, 'secrets')
   const passwords = Object.fromEntries(USER_NAMES.map((user) => [user, randomBytes(12).toString('hex')])) as Record<UserName, string>
   const password = passwords.admin
+  const certificates = tls ? tlsFiles(secretsDir) : undefined
+  const tlsEnv: Record<string, string> = tls ? { RC_TLS: '1' } : {}
   let ports: number[] = []
   let composeCommand: string[] | undefined
 
@@ -32,7 +36,8 @@ describe.skipIf(Boolean(unavailable))(`the per-host node stack${unavailable ? ` 
     const [command, ...pre] = composeCommand
     const vars = Object.fromEntries(ports.flatMap((port, n) => [[`REDIS${n}_PORT`, String(port)], [`REDIS${n}_BUS_PORT`, String(port + 10000)]]))
     const env = { PATH: process.env.PATH!, ...(host ? { REDIS_HOST_ADDRESS: host } : {}), ...vars, REDIS_IMAGE: TEST_IMAGE, RC_SECRETS_DIR: secretsDir, REDIS_CLUSTER_NODE_TIMEOUT: '1000' }
-    const r = spawnSync(command!, [...pre, ...(project ? ['-p', project] : []), '-f', FILE, ...args], { env, encoding: 'utf8', timeout: 180_000 })
+    const files = ['-f', FILE, ...(tls ? ['-f', TLS_FILE] : [])]
+    const r = spawnSync(command!, [...pre, ...(project ? ['-p', project] : []), ...files, ...args], { env, encoding: 'utf8', timeout: 180_000 })
     return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' }
   }
 
@@ -44,11 +49,13 @@ describe.skipIf(Boolean(unavailable))(`the per-host node stack${unavailable ? ` 
     // What the compose runtime's `up` writes on the toolkit's host (no toolkit stack runs here).
     const acl = join(secretsDir, 'users.acl')
     writeFileSync(acl, renderAclFile(Object.fromEntries(USER_NAMES.map((user) => [user, [passwords[user]]])) as Record<UserName, string[]>, { appKeyPatterns: ['*'], defaultUser: false }))
-    try {
-      chownSync(acl, -1, CONTAINER_UID)
-      chmodSync(acl, 0o640)
-    } catch {
-      chmodSync(acl, 0o644) // not root: hashes only, and the test dir (0700) hides it
+    shareWithContainers(acl) // hashes only
+    if (certificates) {
+      // As an operator would: on the toolkit's host, one node certificate naming every host's address.
+      const env = { RC_ROOT: REPO_ROOT, RC_ENV_FILE: join(dir, '.env'), RC_RUNTIME: 'external', RC_SEEDS: HOSTS.map((h) => `${h}:${ports[0]}`).join(','), RC_SECRETS_DIR: secretsDir, ...tlsEnv }
+      const made = await runCli('security/secrets-tls', ['--quiet', '--host', HOSTS.join(',')], env)
+      expect(made.exitCode, made.stderr).toBe(0)
+      shareWithContainers(certificates.nodeKey)
     }
   })
   afterAll(() => {
@@ -79,7 +86,7 @@ describe.skipIf(Boolean(unavailable))(`the per-host node stack${unavailable ? ` 
     const seeds = HOSTS.flatMap((host) => ports.map((port) => ({ host, port })))
     await waitFor(
       async () => {
-        await Promise.all(seeds.map(async (seed) => (await connectNode({ user: 'admin', password, tls: undefined }, { name: `${seed.host}:${seed.port}`, ...seed })).disconnect()))
+        await Promise.all(seeds.map(async (seed) => (await connectNode({ user: 'admin', password, tls: certificates }, { name: `${seed.host}:${seed.port}`, ...seed })).disconnect()))
         return true
       },
       { timeoutMs: 90_000, intervalMs: 250, what: 'the six containers to answer PING' },
@@ -91,7 +98,7 @@ describe.skipIf(Boolean(unavailable))(`the per-host node stack${unavailable ? ` 
     for (const user of USER_NAMES) expect(inspected, user).not.toContain(passwords[user])
 
     // The toolkit authenticates as admin (RC_SECRETS_DIR's users/admin.txt).
-    const env = { RC_ROOT: REPO_ROOT, RC_ENV_FILE: join(dir, '.env'), RC_DATA_DIR: join(dir, 'toolkit'), RC_SECRETS_DIR: secretsDir, RC_TIMEOUT_MS: '120000', RC_RUNTIME: 'local' }
+    const env = { RC_ROOT: REPO_ROOT, RC_ENV_FILE: join(dir, '.env'), RC_DATA_DIR: join(dir, 'toolkit'), RC_SECRETS_DIR: secretsDir, RC_TIMEOUT_MS: '120000', RC_RUNTIME: 'local', ...tlsEnv }
     const created = await runCli('init/cluster-create', ['--seeds', seeds.map((s) => `${s.host}:${s.port}`).join(',')], env)
     expect(created.exitCode, created.stdout + created.stderr).toBe(0)
     expect(created.stdout).toMatch(/^cluster formed on 2 hosts: 3 masters, 3 replicas, healthy; no replica on its master's host\n/)
@@ -106,7 +113,7 @@ describe.skipIf(Boolean(unavailable))(`the per-host node stack${unavailable ? ` 
     expect(readFileSync(userSecretFile(secretsDir, 'admin'), 'utf8').trim()).toBe(password)
     // the replicas sync with the replication user (start-node.sh's masteruser/masterauth)
     const replicas = await Promise.all(seeds.map(async (seed) => {
-      const client = await connectNode({ user: 'admin', password, tls: undefined }, { name: `${seed.host}:${seed.port}`, ...seed })
+      const client = await connectNode({ user: 'admin', password, tls: certificates }, { name: `${seed.host}:${seed.port}`, ...seed })
       try {
         return (await client.info('replication')) as string
       } finally {

@@ -56,6 +56,8 @@ export const isUserName = (name: string): name is UserName => (USER_NAMES as rea
 export function readStackSecrets({ root, secretsDir, settings, required }: { root: string; secretsDir: string; settings: Settings; required: 'all' | 'own' | 'none' }): StackSecrets {
   const own = isUserName(settings.user) ? settings.user : undefined
   const ownFile = settings.passwordFile ? resolve(root, settings.passwordFile) : own ? userSecretFile(secretsDir, own) : ''
+  // 'auto' may turn out compose: its secrets are not warned about before the runtime is known
+  const forContainers = settings.runtime === 'compose' || settings.runtime === 'auto'
   const none = { ownFile, ownPassword: '', users: undefined, problems: [], hint: undefined, notices: [] }
   if (!ownFile) return { ...none, problems: [`RC_USER='${settings.user}' is not one of the toolkit's users (${USER_NAMES.join(', ')}): set RC_PASSWORD_FILE to its password file`] }
   if (required === 'none') return none
@@ -73,7 +75,7 @@ export function readStackSecrets({ root, secretsDir, settings, required }: { roo
       continue
     }
     if (result.notice) notices.push(result.notice)
-    const loose = looseSecret(file)
+    const loose = looseSecret(file, { forContainers })
     if (loose) notices.push(`${loose.problem}: chmod 600 it (compose: chgrp ${CONTAINER_UID} and chmod 640)`)
     if (!user) continue
     const next = existsSync(pendingSecretFile(secretsDir, user)) ? readSecret(pendingSecretFile(secretsDir, user)) : undefined
@@ -89,11 +91,12 @@ export function readStackSecrets({ root, secretsDir, settings, required }: { roo
 }
 
 /**
- * Who else can read a secret file, or undefined when nobody should not:
- * 0600 or stricter, or 0640 with group 999 (the compose containers' redis
- * user reads bind-mounted secrets). `everyone`: any user of this host can.
+ * Who else can read a secret file, or undefined when nobody should: 0600 or
+ * stricter; `forContainers` (the compose runtime, whose containers' redis
+ * user reads the bind-mounted secrets as group 999) also 0640 with group
+ * CONTAINER_UID. `everyone`: any user of this host can; `readers` says who.
  */
-export function looseSecret(file: string): { problem: string; everyone: boolean } | undefined {
+export function looseSecret(file: string, { forContainers = false }: { forContainers?: boolean } = {}): { problem: string; everyone: boolean; readers: string } | undefined {
   let st
   try {
     st = statSync(file)
@@ -101,7 +104,8 @@ export function looseSecret(file: string): { problem: string; everyone: boolean 
     return undefined // reading it reports the problem
   }
   const mode = st.mode & 0o777
-  if ((mode & 0o077) === 0 || (st.gid === CONTAINER_UID && (mode & 0o037) === 0)) return undefined
+  if ((mode & 0o077) === 0 || (forContainers && st.gid === CONTAINER_UID && (mode & 0o037) === 0)) return undefined
   const everyone = (mode & 0o007) !== 0
-  return { problem: `${file} is readable by ${everyone ? 'every user of this host' : `group ${st.gid}`} (mode ${mode.toString(8).padStart(4, '0')})`, everyone }
+  const readers = everyone ? 'every user of this host' : `group ${st.gid}`
+  return { problem: `${file} is readable by ${readers} (mode ${mode.toString(8).padStart(4, '0')})`, everyone, readers }
 }

@@ -1,7 +1,7 @@
 import { ConfigError } from './errors.ts'
 import { connectAll, type Credentials, type NodeClient } from './redis.ts'
 import type { Stack } from './stack.ts'
-import { desiredAcl, type UserName } from './users.ts'
+import { desiredAcl, replicationAuth, type UserName } from './users.ts'
 
 /**
  * A view of the stack as another ACL user, for what runs as that user (a
@@ -30,7 +30,7 @@ export async function applyAcl(stack: Pick<Stack, 'users' | 'acl'>, client: Node
   if (!users) throw new ConfigError('the ACL users are unknown here (no user secrets loaded)', 'run on a stack this toolkit starts (local or compose)')
   const before = (await client.call('ACL', 'LIST')) as string[]
   for (const [user, rules] of desiredAcl(users, stack.acl)) await client.call('ACL', 'SETUSER', user, ...CLEAR, ...rules)
-  await client.config('SET', 'masteruser', 'replication', 'masterauth', users.replication[0]!)
+  await client.config('SET', ...replicationAuth({ users }).flat())
   const after = (await client.call('ACL', 'LIST')) as string[]
   const changed = before.join('\n') !== after.join('\n')
   if (changed) await client.call('ACL', 'SAVE')

@@ -81,7 +81,10 @@ function shardEndpoints(reply: unknown): Map<string, { endpoint: string; hostnam
 function noSeedAnswers(silences: readonly SeedSilence[]): RcError {
   const reasons = silences.map((s) => s.error.message).join('; ')
   if (silences.every((s) => s.error instanceof ConfigError)) return new ConfigError(`no seed can be used: ${reasons}`, silences[0]!.error.hint)
-  return new TemporaryError(`no seed answers: ${reasons}`, 'check RC_SEEDS and that this host reaches those nodes (client port open, node running)')
+  // every seed failing alike (e.g. a TLS handshake): its own hint says more than the generic one
+  const hints = new Set(silences.map((s) => s.error.hint))
+  const shared = hints.size === 1 ? silences[0]!.error.hint : undefined
+  return new TemporaryError(`no seed answers: ${reasons}`, shared ?? 'check RC_SEEDS and that this host reaches those nodes (client port open, node running)')
 }
 
 /** Seeds of two clusters would mix their nodes: each answering seed must know every other. */

@@ -50,7 +50,7 @@ export function describeRedisError(subject: ErrorSubject, error: unknown, comman
     return new CheckFailedError(`${where} cannot persist its data and refuses writes: ${message}`, 'free disk space or fix the permissions of its data dir (see its log: `pnpm logs --node ' + subject.name + '`)')
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || /Connection is closed|Stream isn't writeable/i.test(message)) {
-    return new TemporaryError(`${where} closed the connection${what ? ` during${what}` : ''}`, 'the node may have stopped or restarted: check `pnpm status`, then retry')
+    return new TemporaryError(`${where} closed the connection${what ? ` during${what}` : ''}`, 'the node may have stopped or restarted, or speak TLS only (then set RC_TLS=1): check `pnpm status`, then retry')
   }
   if (error instanceof Error && error.name === 'ReplyError') return new CheckFailedError(`${where} refused${what}: ${message}`)
   return new TemporaryError(`${where}: ${message}`)
@@ -65,6 +65,7 @@ const RENEW = 'move the old certificate and its key away, run `pnpm secrets:tls`
  * node presents the same one (secrets:tls), and it is what the toolkit checks.
  */
 function describeTlsError(where: string, code: string | undefined, message: string, tls: StackTls | undefined): RcError | undefined {
+  if (tls?.remote) return describeRemoteTlsError(where, code, message, tls)
   const nodeCert = tls ? ` (${tls.nodeCert})` : ''
   const ca = tls ? ` ${tls.ca}` : ''
   switch (code) {
@@ -92,5 +93,39 @@ function describeTlsError(where: string, code: string | undefined, message: stri
   }
   const handshake = /SSL_connect failed: (.*)$/.exec(message)
   if (handshake) return new ConfigError(`${where}: TLS handshake failed (${handshake[1]})${tls ? `; node certificate ${tls.nodeCert}, CA ${tls.ca}` : ''}`, `check the certificates with \`pnpm security:audit\`; ${RENEW}`)
+  return undefined
+}
+
+const REMOTE_CA = (tls: StackTls) => `${tls.ca} must be the CA that signed the cluster's node certificates (or its chain), and each node's certificate must name the address it announces`
+
+/**
+ * The external runtime: each node's certificate is the cluster's own, not a
+ * file of the toolkit's; what the toolkit can get wrong is its CA file (whom
+ * it trusts) and its client certificate (what it presents).
+ */
+function describeRemoteTlsError(where: string, code: string | undefined, message: string, tls: StackTls): RcError | undefined {
+  switch (code) {
+    case 'CERT_HAS_EXPIRED':
+    case 'CERT_NOT_YET_VALID':
+      return new ConfigError(`${where}: its TLS certificate is ${code === 'CERT_HAS_EXPIRED' ? 'expired' : 'not valid yet'} (${code})`, "renew the node's certificate on its host (or check this host's clock)")
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return new ConfigError(`${where}: its TLS certificate does not name this address (ERR_TLS_CERT_ALTNAME_INVALID: no such SAN)`, "the node's certificate must name the address it announces (add it to its SANs)")
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'CERT_SIGNATURE_FAILURE':
+      return new ConfigError(`${where}: its TLS certificate is not signed by the CA ${tls.ca} (${code})`, REMOTE_CA(tls))
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return new ConfigError(`${where} does not speak TLS (RC_TLS=1, yet it answers in plaintext)`, 'RC_SEEDS must name the nodes\' TLS ports (or unset RC_TLS for a plaintext cluster)')
+  }
+  if (code?.startsWith('ERR_SSL_') && /ALERT_(CERTIFICATE_EXPIRED|UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN)/.test(code)) {
+    return new ConfigError(`${where} rejects the toolkit's TLS client certificate (${code}): ${tls.clientCert}`, `put a client certificate the nodes' tls-ca-cert-file accepts in ${tls.clientCert} and ${tls.clientKey}`)
+  }
+  if (/connect ETIMEDOUT/.test(message)) {
+    return new TemporaryError(`${where} did not answer the TLS handshake in time`, 'the node may be paused or overloaded, or speak plaintext on this port (RC_SEEDS must name the TLS ports)')
+  }
+  const handshake = /SSL_connect failed: (.*)$/.exec(message)
+  if (handshake) return new ConfigError(`${where}: TLS handshake failed (${handshake[1]}); CA ${tls.ca}, client certificate ${tls.clientCert}`, REMOTE_CA(tls))
   return undefined
 }

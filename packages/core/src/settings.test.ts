@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { DEFAULTS, closestName, isKnownVariable, readSettings } from './settings.ts'
@@ -94,7 +94,9 @@ describe('readSettings()', () => {
   })
 
   it('knows every variable the compose files and .env.example name', () => {
-    const texts = ['compose/docker-compose.yml', 'compose/docker-compose.bus-ports.yml', 'compose/docker-compose.node.yml', '.env.example'].map((f) => readFileSync(resolve(REPO, f), 'utf8'))
+    const composeFiles = readdirSync(resolve(REPO, 'compose')).filter((f) => f.endsWith('.yml')).map((f) => `compose/${f}`)
+    expect(composeFiles).toContain('compose/docker-compose.tls.yml')
+    const texts = [...composeFiles, '.env.example'].map((f) => readFileSync(resolve(REPO, f), 'utf8'))
     const names = new Set(texts.flatMap((text) => [...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)|^#? ?([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1] ?? m[2]!)))
     expect(names.size).toBeGreaterThan(30)
     expect([...names].filter((name) => !isKnownVariable(name))).toEqual([])

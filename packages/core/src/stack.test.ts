@@ -56,7 +56,7 @@ describe('loadStack()', () => {
     expect(external).toMatchObject({ user: 'ops', password: 'ops-pw', users: undefined })
   })
 
-  it('RC_TLS=1: the certificate files in <secretsDir>/tls/, each missing one named (fix: secrets:tls); only on the local runtime', () => {
+  it('RC_TLS=1: the certificate files in <secretsDir>/tls/, each missing one named (fix: secrets:tls); every runtime', () => {
     const root = scratch()
     expect(loadStack({ cwd: root, env: { RC_RUNTIME: 'local' } }).tls).toBeUndefined()
     const missing = catchError(() => loadStack({ cwd: root, env: { RC_RUNTIME: 'local', RC_TLS: '1' } }))
@@ -67,7 +67,19 @@ describe('loadStack()', () => {
     mkdirSync(join(root, 'secrets/tls'))
     for (const file of ['ca.crt', 'node.crt', 'node.key', 'client.crt', 'client.key']) writeFileSync(join(root, 'secrets/tls', file), '')
     expect(loadStack({ cwd: root, env: { RC_RUNTIME: 'local', RC_TLS: '1' } }).tls).toMatchObject({ ca: join(root, 'secrets/tls/ca.crt'), clientKey: join(root, 'secrets/tls/client.key') })
-    expect(catchError(() => loadStack({ cwd: root, env: { RC_TLS: '1' } })).message).toMatch(/RC_TLS=1 needs RC_RUNTIME=local/)
+    // compose mounts the same files into its containers (docker-compose.tls.yml)
+    expect(loadStack({ cwd: root, env: { RC_RUNTIME: 'compose', RC_TLS: '1' } }).tls).toMatchObject({ remote: false, nodeKey: join(root, 'secrets/tls/node.key') })
+  })
+
+  it('RC_TLS=1 on external: only the CA and the client certificate are the toolkit\'s to read (the nodes have their own)', () => {
+    const root = scratch()
+    const env = { RC_RUNTIME: 'external', RC_SEEDS: '10.0.0.5:6379', RC_TLS: '1' }
+    const missing = catchError(() => loadStack({ cwd: root, env }))
+    expect(missing.message).toBe(`invalid configuration: ${['ca.crt', 'client.crt', 'client.key'].map((f) => `RC_TLS=1 but ${join(root, 'secrets/tls', f)} is missing`).join('; ')}`)
+    expect(missing.hint).toMatch(/put the cluster's CA certificate as ca\.crt/)
+    mkdirSync(join(root, 'secrets/tls'))
+    for (const file of ['ca.crt', 'client.crt', 'client.key']) writeFileSync(join(root, 'secrets/tls', file), '')
+    expect(loadStack({ cwd: root, env }).tls).toMatchObject({ remote: true, ca: join(root, 'secrets/tls/ca.crt') })
   })
 
   it('external: no nodes from the compose file (discoverStack reads them from the cluster), and it needs seeds', () => {

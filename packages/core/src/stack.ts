@@ -42,6 +42,12 @@ export interface StackNode {
  * node address), and the toolkit's client certificate.
  */
 export interface StackTls {
+  /**
+   * External runtime: the nodes present certificates of their own, so the
+   * toolkit reads only ca.crt (whom to trust) and client.crt/client.key
+   * (what it presents); node.crt and the CA's key need not exist.
+   */
+  readonly remote: boolean
   readonly dir: string
   readonly ca: string
   readonly caKey: string
@@ -52,10 +58,10 @@ export interface StackTls {
 }
 
 /** Where RC_TLS's certificates are: the one naming of those files. */
-export function tlsFiles(secretsDir: string): StackTls {
+export function tlsFiles(secretsDir: string, { remote = false }: { remote?: boolean } = {}): StackTls {
   const dir = join(secretsDir, 'tls')
   const file = (name: string) => join(dir, name)
-  return { dir, ca: file('ca.crt'), caKey: file('ca.key'), nodeCert: file('node.crt'), nodeKey: file('node.key'), clientCert: file('client.crt'), clientKey: file('client.key') }
+  return { remote, dir, ca: file('ca.crt'), caKey: file('ca.key'), nodeCert: file('node.crt'), nodeKey: file('node.key'), clientCert: file('client.crt'), clientKey: file('client.key') }
 }
 
 export interface Stack {
@@ -204,14 +210,14 @@ export function loadStack({ cwd = process.cwd(), env = process.env, requireSecre
 
   const secrets = readStackSecrets({ root, secretsDir, settings, required: !requireSecrets ? 'none' : external ? 'own' : 'all' })
   problems.push(...secrets.problems)
-  const tls = settings.tls ? tlsFiles(secretsDir) : undefined
-  const tlsProblems = tlsSettingProblems(tls, settings.runtime, requireSecrets)
+  const tls = settings.tls ? tlsFiles(secretsDir, { remote: external }) : undefined
+  const tlsProblems = tlsSettingProblems(tls, requireSecrets)
   problems.push(...tlsProblems)
   if (problems.length > 0) {
     const fromEnv = [...invalid].filter((name) => name in processEnv)
     const inEnv = fromEnv.length > 0 ? ` (${fromEnv.join(', ')} set in the environment, which wins over .env)` : ''
     const only = (some: readonly string[]) => some.length > 0 && problems.length === some.length
-    const fix = secrets.hint && only(secrets.problems) ? secrets.hint : only(tlsProblems) ? TLS_HINT : `edit ${envFile} or ${composeFile}${inEnv}`
+    const fix = secrets.hint && only(secrets.problems) ? secrets.hint : only(tlsProblems) ? tlsHint(tls) : `edit ${envFile} or ${composeFile}${inEnv}`
     throw new ConfigError(problems.length === 1 ? problems[0]! : `invalid configuration: ${problems.join('; ')}`, fix)
   }
   return deepFreeze({
@@ -254,18 +260,19 @@ function nodePorts(name: string, index: number, environment: { REDIS_PORT: unkno
   return { problems }
 }
 
-const TLS_HINT = 'run `pnpm secrets:tls` (it creates the missing certificates), or unset RC_TLS'
+const tlsHint = (tls: StackTls | undefined) =>
+  tls?.remote
+    ? `put the cluster's CA certificate as ca.crt and a client certificate the nodes accept as client.crt/client.key in ${tls.dir} (or make new ones for the nodes with \`pnpm secrets:tls --host H1,H2...\`), or unset RC_TLS`
+    : 'run `pnpm secrets:tls` (it creates the missing certificates), or unset RC_TLS'
 
 /**
- * RC_TLS=1 runs on the local runtime only (compose's containers and an
- * outside cluster's nodes would need the certificates their own way), and
- * needs its files wherever secrets are read.
+ * RC_TLS=1 needs its files wherever secrets are read: on external only
+ * those the toolkit itself reads (compose mounts them all into the
+ * containers: docker-compose.tls.yml).
  */
-function tlsSettingProblems(tls: StackTls | undefined, runtime: RuntimeName, requireSecrets: boolean): string[] {
-  if (!tls) return []
-  if (runtime !== 'local') return [`RC_TLS=1 needs RC_RUNTIME=local (TLS on the ${runtime === 'auto' ? 'compose and external runtimes' : `${runtime} runtime`} is not supported yet)`]
-  if (!requireSecrets) return []
-  const files = [tls.ca, tls.nodeCert, tls.nodeKey, tls.clientCert, tls.clientKey]
+function tlsSettingProblems(tls: StackTls | undefined, requireSecrets: boolean): string[] {
+  if (!tls || !requireSecrets) return []
+  const files = tls.remote ? [tls.ca, tls.clientCert, tls.clientKey] : [tls.ca, tls.nodeCert, tls.nodeKey, tls.clientCert, tls.clientKey]
   return files.filter((file) => !existsSync(file)).map((file) => `RC_TLS=1 but ${file} is missing`)
 }
 

@@ -67,6 +67,20 @@ export function pendingSecretFile(secretsDir: string, user: UserName): string {
 export type UserPasswords = Readonly<Record<UserName, readonly string[]>>
 
 /**
+ * How a replica authenticates to its master, as config name/value pairs (a
+ * node's config file lines, or CONFIG SET): as the replication user with
+ * its first password (mid-rotation, the new one). A cluster without the
+ * toolkit's users (external: one password for all) gets masterauth with
+ * that one password.
+ */
+export function replicationAuth(stack: { readonly users: UserPasswords }): [name: string, value: string][]
+export function replicationAuth(stack: { readonly users: UserPasswords | undefined; readonly password: string }): [name: string, value: string][]
+export function replicationAuth(stack: { readonly users: UserPasswords | undefined; readonly password?: string }): [name: string, value: string][] {
+  if (stack.users) return [['masteruser', 'replication'], ['masterauth', stack.users.replication[0]!]]
+  return [['masterauth', stack.password!]]
+}
+
+/**
  * The ACL as rule lists, one per user, in ACL SETUSER syntax after `reset`
  * (which is also how a line of an ACL file starts). `default` is off unless
  * RC_DEFAULT_USER asks for it, and then it is the app user under another name.

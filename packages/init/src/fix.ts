@@ -13,6 +13,7 @@ import {
   type Stack,
   type StackNode,
   readNodes,
+  replicationAuth,
   summarize,
   waitFor,
 } from '@redis-cluster/core'
@@ -182,8 +183,7 @@ async function reattach(stack: Stack, replica: NodeAnswer): Promise<void> {
   const client = await connectNode(stack, replica.node)
   try {
     // Every node syncs as the replication user (one password for all on a cluster without ACL users); a replica with another can never sync.
-    const replication = stack.users ? ['masteruser', 'replication', 'masterauth', stack.users.replication[0]!] : ['masterauth', stack.password]
-    await client.call('CONFIG', 'SET', ...replication)
+    await client.call('CONFIG', 'SET', ...replicationAuth(stack).flat())
     // REPLICATE on the master it already has drops the link and connects again.
     await client.cluster('REPLICATE', replica.myself.masterId!)
   } finally {

@@ -72,11 +72,13 @@ describe('monitoring on the real exporter and Prometheus (local runtime)', () =>
     const config = readYaml(join(PROMETHEUS_DIR, 'prometheus.yml'))
     config.global = { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' }
     const job = config.scrape_configs.find((j: any) => j.job_name === 'redis')
-    job.static_configs.forEach((c: any, i: number) => (c.targets = [`redis://127.0.0.1:${test.ports[i]}`]))
     job.relabel_configs.find((r: any) => r.target_label === '__address__').replacement = `127.0.0.1:${exporterPort}`
     config.scrape_configs.find((j: any) => j.job_name === 'redis_exporter').static_configs = [{ targets: [`127.0.0.1:${exporterPort}`] }]
     const dir = join(test.dir, 'prometheus')
-    mkdirSync(dir)
+    mkdirSync(join(dir, 'targets'), { recursive: true })
+    const targets = readYaml(join(PROMETHEUS_DIR, 'targets', 'redis-nodes.yml'))
+    targets.forEach((c: any, i: number) => (c.targets = [`redis://127.0.0.1:${test.ports[i]}`]))
+    writeFileSync(join(dir, 'targets', 'redis-nodes.yml'), stringify(targets))
     writeFileSync(join(dir, 'prometheus.yml'), stringify(config))
     writeFileSync(join(dir, 'redis-alerts.yml'), readFileSync(rulesFile, 'utf8').replace(/^(\s+for:) \S+$/gm, '$1 2s'))
     prometheus = startChild('prometheus', [

@@ -52,7 +52,9 @@ describe('conf/prometheus/prometheus.yml', () => {
   it('scrapes all six nodes at the compose file\'s default addresses, each labelled with its node', () => {
     const stack = loadStack({ env: { PATH: process.env.PATH, RC_ROOT: REPO_ROOT, RC_ENV_FILE: '/dev/null' }, requireSecrets: false })
     const job = readYaml(CONFIG).scrape_configs.find((j: any) => j.job_name === 'redis')
-    const scraped = job.static_configs.map((c: any) => ({ target: c.targets[0], node: c.labels.node }))
+    // the node list is file_sd (targets/, which docker-compose.tls.yml replaces with rediss:// under RC_TLS=1)
+    expect(job.file_sd_configs).toEqual([{ files: ['targets/*.yml'] }])
+    const scraped = readYaml(join(PROMETHEUS_DIR, 'targets', 'redis-nodes.yml')).map((c: any) => ({ target: c.targets[0], node: c.labels.node }))
     expect(scraped).toEqual(stack.nodes.map((n) => ({ target: `redis://${n.clusterIp}:${n.port}`, node: n.name })))
     expect(job.metrics_path).toBe('/scrape')
   })

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
-import { CONTAINER_UID, USER_NAMES, pendingSecretFile, secretFileOf } from '@redis-cluster/core'
+import { CONTAINER_UID, USER_NAMES, looseSecret, pendingSecretFile, secretFileOf } from '@redis-cluster/core'
 import type { AuditCheck, AuditContext } from './audit.ts'
 import { containerName, leakedInto } from './_containers.ts'
 
@@ -74,11 +74,11 @@ function secretFiles({ stack, runtime }: AuditContext): { file: string; acl: boo
 }
 
 /**
- * Each secret must be readable only by who needs it: 0600 (or stricter) for
- * the owner; on compose also 0640 with group 999 (CONTAINER_UID: the
- * containers' redis user, its gid too), because file secrets are bind
- * mounts. A node's ACL file is rewritten by Redis itself (ACL SAVE, with
- * its umask): there a directory nobody else may enter counts as well.
+ * Each secret must be readable only by who needs it: core's looseSecret
+ * rule, with 0640 group 999 allowed only on compose (its containers read
+ * the bind-mounted secrets). A node's ACL file is rewritten by Redis itself
+ * (ACL SAVE, with its umask): there a directory nobody else may enter
+ * counts as well.
  */
 export const secretFilesCheck: AuditCheck = {
   id: 'secret-files',
@@ -89,12 +89,11 @@ export const secretFilesCheck: AuditCheck = {
     const loose: string[] = []
     for (const { file, acl } of secretFiles(context)) {
       const st = statSync(file)
-      const mode = st.mode & 0o777
-      const tight = (mode & 0o077) === 0 || (compose && st.gid === CONTAINER_UID && (mode & 0o037) === 0)
+      const open = looseSecret(file, { forContainers: compose })
       const fenced = acl && (statSync(dirname(file)).mode & 0o077) === 0
-      const how = `mode ${mode.toString(8).padStart(4, '0')}, owner ${st.uid}:${st.gid}${!tight && fenced ? ` in a ${(statSync(dirname(file)).mode & 0o777).toString(8).padStart(4, '0')} directory` : ''}`
-      if (tight || fenced) shown.set(how, [...(shown.get(how) ?? []), acl ? `${basename(dirname(file))}/${basename(file)}` : basename(file)])
-      else loose.push(`${file}: ${how} (${(mode & 0o007) !== 0 ? 'every user of this host' : `group ${st.gid}`} can read ${acl ? 'the password hashes' : 'the password'})`)
+      const how = `mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}, owner ${st.uid}:${st.gid}${open && fenced ? ` in a ${(statSync(dirname(file)).mode & 0o777).toString(8).padStart(4, '0')} directory` : ''}`
+      if (!open || fenced) shown.set(how, [...(shown.get(how) ?? []), acl ? `${basename(dirname(file))}/${basename(file)}` : basename(file)])
+      else loose.push(`${file}: ${how} (${open.readers} can read ${acl ? 'the password hashes' : 'the password'})`)
     }
     if (loose.length === 0) return { pass: true, detail: [...shown].map(([how, files]) => `${files.join(', ')}: ${how}`).join('; ') }
     const files = loose.map((line) => line.slice(0, line.indexOf(': mode ')))

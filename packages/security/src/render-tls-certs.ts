@@ -10,6 +10,9 @@ export function renderTlsCerts(result: TlsCertsResult): string {
     ...result.created.map(line),
     ...(result.sans.length > 0 ? [`the node certificate covers ${result.sans.join(', ')}`] : []),
     ...(result.kept.length > 0 ? [`kept ${result.kept.join(', ')} (existing files are never overwritten)`] : []),
-    result.created.length > 0 ? `set RC_TLS=1 in .env and restart the nodes (\`pnpm run down && pnpm run up\`) to use them` : `every TLS file exists in ${result.dir} (kept as they are)`,
+    ...(result.external && result.created.some((f) => f.endsWith('node.crt'))
+      ? ['on each node: copy ca.crt, node.crt and node.key there; redis.conf: port 0, tls-port <its port>, tls-cert-file, tls-key-file, tls-ca-cert-file, tls-cluster yes, tls-replication yes; restart it']
+      : []),
+    result.created.length > 0 && result.external ? 'then set RC_TLS=1 in .env (RC_SEEDS: the TLS ports)' : result.created.length > 0 ? `set RC_TLS=1 in .env and restart the nodes (\`pnpm run down && pnpm run up\`) to use them` : `every TLS file exists in ${result.dir} (kept as they are)`,
   ].join('\n')
 }

@@ -17,6 +17,8 @@ export interface TlsCertsResult {
   readonly days: number
   /** 0640 group 999 for compose's containers, 0600 elsewhere: the private keys' mode. */
   readonly keyMode: '0600' | '0640'
+  /** External runtime: the node certificate is for the operator to install on the nodes. */
+  readonly external: boolean
 }
 
 /** `--days N`: the node and client certificates' validity (1..3650). */
@@ -34,21 +36,43 @@ export function parseDays(value: string | undefined): number {
  * node added later on these hosts needs no new certificate.
  */
 export function nodeSans(stack: Pick<Stack, 'nodes'>): string[] {
-  const ips = new Set(['127.0.0.1', ...stack.nodes.flatMap((n) => [n.host, n.clusterIp ?? ''])].filter((ip) => /^[0-9.]+$/.test(ip)))
-  const names = new Set(['localhost', ...stack.nodes.map((n) => n.name)])
-  return [...[...ips].map((ip) => `IP:${ip}`), ...[...names].map((name) => `DNS:${name}`)]
+  return sans(['127.0.0.1', ...stack.nodes.flatMap((n) => [n.host, n.clusterIp ?? ''])], ['localhost', ...stack.nodes.map((n) => n.name)])
 }
 
 /**
+ * External runtime: the nodes' hosts are known only by the operator: RC_SEEDS'
+ * hosts and `--host` (comma-separated, addresses or names). Every node
+ * announces one of them and is dialled there, by the toolkit and its peers.
+ */
+export function externalSans(stack: Pick<Stack, 'seeds'>, hosts: readonly string[]): string[] {
+  const all = [...stack.seeds.map((s) => s.host), ...hosts]
+  return sans(all.filter(isIp), all.filter((h) => !isIp(h)))
+}
+
+/** `--host a,b`: each an IPv4 address or a DNS name. */
+export function parseHosts(value: string | undefined): string[] {
+  const hosts = (value ?? '').split(',').map((h) => h.trim()).filter(Boolean)
+  const bad = hosts.find((h) => !isIp(h) && !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(h))
+  if (bad !== undefined) throw new UsageError(`--host '${bad}' is not an IPv4 address or a host name`, 'e.g. --host 10.0.0.5,10.0.0.6,redis-a.internal')
+  return hosts
+}
+
+const isIp = (host: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(host)
+
+const sans = (ips: readonly string[], names: readonly string[]) => [...new Set(ips.filter(isIp))].map((ip) => `IP:${ip}`).concat([...new Set(names.filter(Boolean))].map((name) => `DNS:${name}`))
+
+/**
  * Creates what is missing of the local CA, the node certificate and the
- * toolkit's client certificate in <secretsDir>/tls/ with openssl; never
+ * toolkit's client certificate in <secretsDir>/tls/ with openssl (external:
+ * for the operator to install on the nodes, see externalSans); never
  * overwrites a file. Keys are generated into files (never in argv) in a
  * private directory, given their mode, then moved in place. A certificate
  * whose CA is gone cannot be re-signed: that is refused.
  */
-export async function generateTlsCertificates(stack: Stack, { days = DEFAULT_CERT_DAYS }: { days?: number } = {}): Promise<TlsCertsResult> {
-  if (stack.runtime === 'external') throw new ConfigError('RC_RUNTIME=external: the cluster\'s certificates are its own', 'run secrets:tls for a stack this toolkit starts')
-  const files = stack.tls ?? tlsFiles(stack.secretsDir)
+export async function generateTlsCertificates(stack: Stack, { days = DEFAULT_CERT_DAYS, hosts = [] }: { days?: number; hosts?: readonly string[] } = {}): Promise<TlsCertsResult> {
+  const external = stack.runtime === 'external'
+  if (!external && hosts.length > 0) throw new UsageError('--host is for RC_RUNTIME=external: the certificate of a stack the toolkit starts names its nodes\' addresses itself', 'drop --host')
+  const files = stack.tls ?? tlsFiles(stack.secretsDir, { remote: external })
   const forContainers = stack.runtime === 'compose'
   const pairs = { ca: [files.ca, files.caKey], node: [files.nodeCert, files.nodeKey], client: [files.clientCert, files.clientKey] } as const
   const has = (pair: readonly string[]) => pair.filter((f) => existsSync(f)).length
@@ -59,7 +83,7 @@ export async function generateTlsCertificates(stack: Stack, { days = DEFAULT_CER
   if (missing.includes('ca') && missing.length < 3) {
     throw new ConfigError(`${files.ca} is missing, but certificates it signed are in ${files.dir}`, `move ${files.dir} away to start with a new CA (then restart the nodes), or put the CA and its key back`)
   }
-  const sans = nodeSans(stack)
+  const sans = external ? externalSans(stack, hosts) : nodeSans(stack)
   const work = await onDisk(async () => {
     await mkdir(files.dir, { recursive: true, mode: 0o700 })
     return mkdtemp(join(files.dir, '.new-'))
@@ -84,7 +108,7 @@ export async function generateTlsCertificates(stack: Stack, { days = DEFAULT_CER
       }
       for (const file of created) if (!existsSync(file)) await rename(at(file), file)
     })
-    return { dir: files.dir, created, kept: Object.values(pairs).flat().filter((f) => !created.includes(f)), sans: missing.includes('node') ? sans : [], days, keyMode: forContainers ? '0640' : '0600' }
+    return { dir: files.dir, created, kept: Object.values(pairs).flat().filter((f) => !created.includes(f)), sans: missing.includes('node') ? sans : [], days, keyMode: forContainers ? '0640' : '0600', external }
   } finally {
     await rm(work, { recursive: true, force: true })
   }

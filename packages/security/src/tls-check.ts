@@ -2,17 +2,24 @@ import { basename } from 'node:path'
 import { looseSecret } from '@redis-cluster/core'
 import { judgeNodes, type AuditCheck } from './audit.ts'
 import { askNodes, configGet } from './node-checks.ts'
-import { WARN_DAYS, describeExpiry, readCertificateExpiry } from './tls-expiry.ts'
+import { describeExpiry, judgeExpiry, readCertificateExpiry, type CertificateExpiry } from './tls-expiry.ts'
+import { readNodeCertificates } from './tls-node-certs.ts'
 
-const RESTART = '`pnpm run down && pnpm run up` (the local runtime starts every node with port 0 and the tls-* lines)'
+const RESTART = '`pnpm run down && pnpm run up` (under RC_TLS=1 the local and compose runtimes start every node with port 0 and the tls-* lines)'
+const RECONFIGURE = 'give each node `port 0`, a tls-port, `tls-cluster yes` and `tls-replication yes` in its redis.conf, and restart it'
 const RENEW = 'move the expired certificate and its key away, run `pnpm secrets:tls`, then restart the nodes'
 const CHMOD = 'chmod 600 the private key named (compose: 640, group 999)'
+const RENEW_ON_HOSTS = "renew the named nodes' certificates on their hosts (`pnpm secrets:tls --host ...` makes one from this CA) and install them: `CONFIG SET tls-cert-file` and `tls-key-file` load them without a restart"
+const UNREAD = 'check that each node named answers on its TLS port, then audit again'
 
 /**
  * RC_TLS=1: every node speaks TLS only (plaintext port 0, a tls-port, TLS on
  * the bus and replication links), and no certificate in <secretsDir>/tls/ has
  * expired; one that expires within WARN_DAYS passes with a note; and the
- * private keys are as closed as the user secrets (core's looseSecret). Without
+ * private keys are as closed as the user secrets (core's looseSecret). On
+ * external the nodes' own certificates are on their hosts: each node's is
+ * read over the handshake and judged by the same rule, and a node whose
+ * certificate cannot be read FAILs (it is not known to be fine). Without
  * RC_TLS the stack is plaintext by choice: nothing to check.
  */
 export const tlsCheck: AuditCheck = {
@@ -31,17 +38,38 @@ export const tlsCheck: AuditCheck = {
       ...(answer.cluster !== 'yes' ? [`${node}: tls-cluster ${answer.cluster || 'no'} (plaintext bus)`] : []),
       ...(answer.replication !== 'yes' ? [`${node}: tls-replication ${answer.replication || 'no'} (plaintext replication)`] : []),
     ])
-    const certificates = [stack.tls.ca, stack.tls.nodeCert, stack.tls.clientCert].map((file) => readCertificateExpiry(file))
-    const expired = certificates.filter((c) => c.expired).map((c) => `${c.file} ${describeExpiry(c)}`)
-    const loose = [stack.tls.caKey, stack.tls.nodeKey, stack.tls.clientKey].flatMap((file) => looseSecret(file)?.problem ?? [])
-    const soon = certificates.filter((c) => !c.expired && c.daysLeft < WARN_DAYS)
-    const note = soon.length > 0 ? `renew soon: ${soon.map((c) => `${c.file} ${describeExpiry(c)}`).join('; ')} (${RENEW})` : undefined
-    const fix = [plaintext.length > 0 ? RESTART : '', expired.length > 0 ? RENEW : '', loose.length > 0 ? CHMOD : ''].filter(Boolean).join('; ')
+    // external: the nodes' certificates are on their hosts, not here; the toolkit's CA and client files are
+    const certificates = (stack.tls.remote ? [stack.tls.ca, stack.tls.clientCert] : [stack.tls.ca, stack.tls.nodeCert, stack.tls.clientCert]).map((file) => readCertificateExpiry(file))
+    const files = judgeExpiry(certificates)
+    const presented = stack.tls.remote ? await readNodeCertificates(stack) : []
+    const unread = presented.flatMap((c) => ('problem' in c ? [c.problem] : []))
+    const nodeCertificates = presented.flatMap((c) => ('expiry' in c ? [c.expiry] : []))
+    const nodes = judgeExpiry(nodeCertificates)
+    const loose = (stack.tls.remote ? [stack.tls.clientKey] : [stack.tls.caKey, stack.tls.nodeKey, stack.tls.clientKey]).flatMap((file) => looseSecret(file, { forContainers: context.runtime.name === 'compose' })?.problem ?? [])
+    const note = [
+      files.soon.length > 0 ? `renew soon: ${files.soon.join('; ')} (${RENEW})` : '',
+      nodes.soon.length > 0 ? `renew soon, node certificates: ${nodes.soon.join('; ')} (${RENEW_ON_HOSTS})` : '',
+    ].filter(Boolean).join('; ')
+    const fix = [
+      plaintext.length > 0 ? (stack.tls.remote ? RECONFIGURE : RESTART) : '',
+      files.expired.length > 0 ? RENEW : '',
+      nodes.expired.length > 0 ? RENEW_ON_HOSTS : '',
+      unread.length > 0 ? UNREAD : '',
+      loose.length > 0 ? CHMOD : '',
+    ].filter(Boolean).join('; ')
+    const shown = `certificates: ${certificates.map((c) => `${basename(c.source)} ${describeExpiry(c)}`).join(', ')}`
     return judgeNodes(
-      [...plaintext, ...expired, ...loose],
-      `TLS only on all ${answers.length} nodes (port 0, tls-port, tls-cluster and tls-replication yes); certificates: ${certificates.map((c) => `${basename(c.file)} ${describeExpiry(c)}`).join(', ')}`,
+      [...plaintext, ...files.expired, ...nodes.expired.map((line) => `node certificate of ${line}`), ...unread, ...loose],
+      `TLS only on all ${answers.length} nodes (port 0, tls-port, tls-cluster and tls-replication yes); ${shown}${stack.tls.remote ? `; node certificates (soonest expiry in each node's chain): ${groupByExpiry(nodeCertificates)}` : ''}`,
       fix,
-      note,
+      note || undefined,
     )
   },
+}
+
+/** `127.0.0.2:7000, 127.0.0.3:7000 until 2027-11-26 (364 days left)`: nodes sharing an expiry listed once. */
+function groupByExpiry(certificates: readonly CertificateExpiry[]): string {
+  const groups = new Map<string, string[]>()
+  for (const c of certificates) groups.set(describeExpiry(c), [...(groups.get(describeExpiry(c)) ?? []), c.source])
+  return [...groups].map(([expiry, nodes]) => `${nodes.join(', ')} ${expiry}`).join('; ')
 }

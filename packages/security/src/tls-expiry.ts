@@ -7,7 +7,8 @@ export const WARN_DAYS = 30
 const DAY_MS = 86_400_000
 
 export interface CertificateExpiry {
-  readonly file: string
+  /** Where it was read: a file, or the node that presented it in the handshake. */
+  readonly source: string
   /** When it stops being valid (notAfter). */
   readonly validTo: Date
   /** Whole days left; negative once expired. */
@@ -29,8 +30,24 @@ export function readCertificateExpiry(file: string, now = Date.now()): Certifica
   } catch {
     throw new ConfigError(`${file} is not a PEM certificate`, 'move it and its key away, then run `pnpm secrets:tls`')
   }
+  return certificateExpiry(file, validTo, now)
+}
+
+export function certificateExpiry(source: string, validTo: Date, now = Date.now()): CertificateExpiry {
   const left = validTo.getTime() - now
-  return { file, validTo, daysLeft: Math.floor(left / DAY_MS), expired: left <= 0 }
+  return { source, validTo, daysLeft: Math.floor(left / DAY_MS), expired: left <= 0 }
+}
+
+/**
+ * The audit's rule for certificates: an expired one FAILs, one that expires
+ * within WARN_DAYS passes with a note. Each named by its source and expiry.
+ */
+export function judgeExpiry(certificates: readonly CertificateExpiry[]): { expired: string[]; soon: string[] } {
+  const named = (c: CertificateExpiry) => `${c.source} ${describeExpiry(c)}`
+  return {
+    expired: certificates.filter((c) => c.expired).map(named),
+    soon: certificates.filter((c) => !c.expired && c.daysLeft < WARN_DAYS).map(named),
+  }
 }
 
 /** `until 2027-11-26 (364 days left)` / `expired on 2026-11-25`. */

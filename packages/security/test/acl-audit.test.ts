@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process'
 import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { applyAclEverywhere, connectNode, pendingSecretFile, userSecretFile, waitFor, type Stack } from '@redis-cluster/core'
-import { createTestStack, formTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
+import { runCli, useFormedStack } from '@redis-cluster/test-utils'
 import { auditStack, type AuditCheck, type CheckResult } from '../src/index.ts'
 import { aclUsersCheck, appDeniedCheck, keyOutside, replicationUserCheck } from '../src/acl-checks.ts'
 import { argvCheck, secretFilesCheck } from '../src/host-checks.ts'
@@ -19,25 +19,19 @@ describe('keyOutside()', () => {
 })
 
 describe('security:audit, ACL users (local runtime)', () => {
-  let test: TestStack
-  let stack: Stack
-  beforeAll(async () => {
-    test = await createTestStack()
-    stack = await formTestStack(test)
-  })
-  afterAll(() => test?.cleanup())
+  const formed = useFormedStack()
   // whatever a test did to a node's ACL, the next one starts from the declaration
   afterEach(async () => {
     await onNodes('ACL', 'DELUSER', 'intruder')
-    await applyAclEverywhere(stack)
+    await applyAclEverywhere(formed.stack)
   })
 
-  const audit = async (check: AuditCheck, on: Stack = test.load()): Promise<CheckResult> => (await auditStack(on, [check])).checks[0]!
+  const audit = async (check: AuditCheck, on: Stack = formed.test.load()): Promise<CheckResult> => (await auditStack(on, [check])).checks[0]!
   /** Runs `command` as admin on the nodes named by index (default: all). */
   const onNodes = async (...command: string[]) => onNode([0, 1, 2, 3, 4, 5], ...command)
   const onNode = async (indexes: number[], ...command: string[]) => {
     for (const index of indexes) {
-      const client = await connectNode(stack, stack.nodes[index]!)
+      const client = await connectNode(formed.stack, formed.stack.nodes[index]!)
       try {
         await client.call(command[0]!, ...command.slice(1))
       } finally {
@@ -47,7 +41,7 @@ describe('security:audit, ACL users (local runtime)', () => {
   }
 
   it('every ACL item passes on a fresh stack', async () => {
-    const report = await auditStack(test.load(), [defaultUserCheck, appDeniedCheck, aclUsersCheck, replicationUserCheck, secretFilesCheck])
+    const report = await auditStack(formed.test.load(), [defaultUserCheck, appDeniedCheck, aclUsersCheck, replicationUserCheck, secretFilesCheck])
     expect(report.checks.map((c) => [c.id, c.status, c.detail])).toEqual([
       ['default-user', 'PASS', 'default user off on all 6 nodes'],
       ['app-denied', 'PASS', 'app may run none of FLUSHALL, FLUSHDB, CONFIG, KEYS, DEBUG, SHUTDOWN, ACL, CLUSTER, MONITOR on all 6 nodes (ACL DRYRUN)'],
@@ -63,10 +57,10 @@ describe('security:audit, ACL users (local runtime)', () => {
     expect(await audit(defaultUserCheck)).toMatchObject({ status: 'FAIL', detail: 'redis-node-3: default user is on (RC_DEFAULT_USER is not set: it should be off)', fix: expect.stringContaining('`pnpm run up`') })
     await onNode([3], 'ACL', 'SETUSER', 'default', 'nopass')
     expect(await audit(defaultUserCheck)).toMatchObject({ status: 'FAIL', detail: 'redis-node-3: default user is on with nopass (anyone who connects is in)' })
-    await applyAclEverywhere(stack)
+    await applyAclEverywhere(formed.stack)
     expect(await audit(defaultUserCheck)).toMatchObject({ status: 'PASS', detail: 'default user off on all 6 nodes' })
 
-    const withDefault = test.load({ RC_DEFAULT_USER: '1' })
+    const withDefault = formed.test.load({ RC_DEFAULT_USER: '1' })
     await applyAclEverywhere(withDefault)
     expect(await audit(defaultUserCheck, withDefault)).toMatchObject({ status: 'PASS', detail: "default user on with the app user's password and rules (RC_DEFAULT_USER=1) on all 6 nodes" })
     // and the app items then hold `default` to the app's rules too
@@ -80,13 +74,13 @@ describe('security:audit, ACL users (local runtime)', () => {
     await onNode([2], 'ACL', 'SETUSER', 'app', '+flushall', '+config|get')
     const fail = await audit(appDeniedCheck)
     expect(fail).toMatchObject({ status: 'FAIL', detail: 'redis-node-2: app may run FLUSHALL, app may run CONFIG GET x', fix: expect.stringContaining('`pnpm run up`') })
-    const up = await runCli('init/up', [], test.env)
+    const up = await runCli('init/up', [], formed.test.env)
     expect(up.exitCode, up.stderr).toBe(0)
     expect(await audit(appDeniedCheck)).toMatchObject({ status: 'PASS' })
   })
 
   it('app denied: with RC_APP_KEY_PATTERN, FAIL while app reaches a key outside it, PASS once the ACL has the pattern', async () => {
-    const patterned = test.load({ RC_APP_KEY_PATTERN: 'app:* session:*' })
+    const patterned = formed.test.load({ RC_APP_KEY_PATTERN: 'app:* session:*' })
     // the nodes still have the default `~*`
     expect(await audit(appDeniedCheck, patterned)).toMatchObject({ status: 'FAIL', detail: expect.stringMatching(/^redis-node-0: app reaches key "rc-audit:outside", outside RC_APP_KEY_PATTERN \(app:\* session:\*\); redis-node-1: /) })
     await applyAclEverywhere(patterned)
@@ -115,7 +109,7 @@ describe('security:audit, ACL users (local runtime)', () => {
     expect((await audit(aclUsersCheck)).detail).toMatch(/^redis-node-0: app has \+keys beyond its declaration; /)
 
     await onNode([0, 1, 2, 3, 4, 5], 'ACL', 'DELUSER', 'intruder')
-    const up = await runCli('init/up', [], test.env)
+    const up = await runCli('init/up', [], formed.test.env)
     expect(up.exitCode, up.stderr).toBe(0)
     expect(await audit(aclUsersCheck)).toMatchObject({ status: 'PASS' })
 
@@ -131,14 +125,14 @@ describe('security:audit, ACL users (local runtime)', () => {
   it('replication: FAIL when a node\'s masteruser is not `replication`, PASS once re-applied', async () => {
     await onNode([4], 'CONFIG', 'SET', 'masteruser', 'admin')
     expect(await audit(replicationUserCheck)).toMatchObject({ status: 'FAIL', detail: 'redis-node-4: masteruser "admin"', fix: expect.stringContaining('`pnpm run up`') })
-    await applyAclEverywhere(stack)
+    await applyAclEverywhere(formed.stack)
     expect(await audit(replicationUserCheck)).toMatchObject({ status: 'PASS' })
   })
 
   it('secret files: FAIL on a loose user secret, pending .next or node ACL file, naming each; PASS at 0600 (an ACL file also in a 0700 directory)', async () => {
-    const app = userSecretFile(join(test.dir, 'secrets'), 'app')
-    const next = pendingSecretFile(join(test.dir, 'secrets'), 'backup')
-    const aclFile = join(stack.nodes[1]!.dataDir, 'users.acl')
+    const app = userSecretFile(join(formed.test.dir, 'secrets'), 'app')
+    const next = pendingSecretFile(join(formed.test.dir, 'secrets'), 'backup')
+    const aclFile = join(formed.stack.nodes[1]!.dataDir, 'users.acl')
     const nodeDir = dirname(aclFile)
     const dirMode = statSync(nodeDir).mode & 0o777
     writeFileSync(next, 'next-password', { mode: 0o644 })
@@ -167,7 +161,7 @@ describe('security:audit, ACL users (local runtime)', () => {
   })
 
   it('argv: FAIL naming which user\'s password a process has in its argv (masked), not only the toolkit\'s', async () => {
-    const appPassword = readFileSync(userSecretFile(join(test.dir, 'secrets'), 'app'), 'utf8')
+    const appPassword = readFileSync(userSecretFile(join(formed.test.dir, 'secrets'), 'app'), 'utf8')
     // `; exit` keeps sh from exec'ing sleep: sh itself holds the password in its argv
     const leak = spawn('sh', ['-c', 'sleep 30; exit 0', 'leak', `--auth=${appPassword}`], { stdio: 'ignore' })
     const exited = new Promise((resolve) => leak.once('exit', resolve))
@@ -183,8 +177,8 @@ describe('security:audit, ACL users (local runtime)', () => {
   })
 
   it('an app client trying an admin command: exit 78, one line naming NOPERM and the command', async () => {
-    const asApp = { ...test.env, RC_USER: 'app', RC_PASSWORD_FILE: userSecretFile(join(test.dir, 'secrets'), 'app') }
-    const cli = await runCli('compose/cli', ['--', '-p', String(stack.nodes[0]!.port), 'CONFIG', 'GET', 'maxmemory'], asApp)
+    const asApp = { ...formed.test.env, RC_USER: 'app', RC_PASSWORD_FILE: userSecretFile(join(formed.test.dir, 'secrets'), 'app') }
+    const cli = await runCli('compose/cli', ['--', '-p', String(formed.stack.nodes[0]!.port), 'CONFIG', 'GET', 'maxmemory'], asApp)
     expect(cli.exitCode).toBe(78)
     expect(cli.stderr).toMatch(/^cli: redis-cli \(127\.0\.0\.1:\d+\) denies a command to this user: NOPERM .*'config\|get' command\n {2}fix: give the user the permission in the ACL, or run as another user \(RC_USER, RC_PASSWORD_FILE\)\n$/)
     const status = await runCli('monitor/status', [], asApp)

@@ -1,35 +1,29 @@
 import { chmodSync, chownSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CONTAINER_UID, ConfigError, asUser, connectCluster, connectNode, parseInfo, passwordHash, pendingSecretFile, userSecretFile, waitForHealthy, waitFor, type Stack, type UserName } from '@redis-cluster/core'
+import { describe, expect, it } from 'vitest'
+import { CONTAINER_UID, ConfigError, asUser, connectCluster, connectNode, parseInfo, passwordHash, pendingSecretFile, userSecretFile, waitForHealthy, waitFor, type UserName } from '@redis-cluster/core'
 import { composeAclFile, localRuntime, writeComposeAclFile } from '@redis-cluster/compose'
-import { createTestStack, formTestStack, missingWrites, runCli, startWriter, type TestStack } from '@redis-cluster/test-utils'
+import { missingWrites, runCli, startWriter, useFormedStack } from '@redis-cluster/test-utils'
 import { rotatePassword } from '../src/index.ts'
 
 describe('secrets:rotate (local runtime)', () => {
-  let test: TestStack
-  let stack: Stack
-  beforeAll(async () => {
-    test = await createTestStack()
-    stack = await formTestStack(test)
-  })
-  afterAll(() => test?.cleanup())
+  const formed = useFormedStack()
 
-  const rotate = (...args: string[]) => runCli('security/secrets-rotate', args, test.env)
-  const secretOf = (user: UserName) => readFileSync(userSecretFile(stack.secretsDir, user), 'utf8')
-  const pendingOf = (user: UserName) => pendingSecretFile(stack.secretsDir, user)
+  const rotate = (...args: string[]) => runCli('security/secrets-rotate', args, formed.test.env)
+  const secretOf = (user: UserName) => readFileSync(userSecretFile(formed.stack.secretsDir, user), 'utf8')
+  const pendingOf = (user: UserName) => pendingSecretFile(formed.stack.secretsDir, user)
   /** Logs in as `user` on one node: true, or false when the password is refused (anything else fails the test). */
   const logsIn = async (user: UserName, password: string, index: number) => {
-    const client = await connectNode({ user, password, tls: stack.tls }, stack.nodes[index]!).catch((error: unknown) => {
+    const client = await connectNode({ user, password, tls: formed.stack.tls }, formed.stack.nodes[index]!).catch((error: unknown) => {
       if (error instanceof ConfigError) return undefined
       throw error
     })
     client?.disconnect()
     return client !== undefined
   }
-  const logsInEverywhere = async (user: UserName, password: string) => Promise.all(stack.nodes.map((_, i) => logsIn(user, password, i)))
+  const logsInEverywhere = async (user: UserName, password: string) => Promise.all(formed.stack.nodes.map((_, i) => logsIn(user, password, i)))
   /** Runs an admin command on one node (as admin, with the secret as it is now). */
   const onNode = async (index: number, ...command: string[]) => {
-    const client = await connectNode(test.load(), stack.nodes[index]!)
+    const client = await connectNode(formed.test.load(), formed.stack.nodes[index]!)
     try {
       return await client.call(command[0]!, ...command.slice(1))
     } finally {
@@ -47,7 +41,7 @@ describe('secrets:rotate (local runtime)', () => {
 
   it('rotates app under a writer that authenticates as app: no write fails, both passwords log in until it finishes, then only the new one', async () => {
     const old = secretOf('app')
-    const oldApp = connectCluster(asUser(test.load(), 'app'))
+    const oldApp = connectCluster(asUser(formed.test.load(), 'app'))
     const writer = startWriter(oldApp, 'rot-old')
     let newApp: ReturnType<typeof connectCluster> | undefined
     try {
@@ -61,7 +55,7 @@ describe('secrets:rotate (local runtime)', () => {
       expect(await logsInEverywhere('app', old)).toEqual([true, true, true, true, true, true])
       expect(await logsInEverywhere('app', next)).toEqual([true, true, true, true, true, true])
       // An app that moved to the new password writes too, while the old client keeps writing.
-      newApp = connectCluster({ ...test.load(), user: 'app', password: next })
+      newApp = connectCluster({ ...formed.test.load(), user: 'app', password: next })
       const movedWriter = startWriter(newApp, 'rot-new')
       const finished = await rotate('app')
       expect(finished.exitCode, finished.stderr).toBe(0)
@@ -76,9 +70,9 @@ describe('secrets:rotate (local runtime)', () => {
       expect(await logsInEverywhere('app', next)).toEqual([true, true, true, true, true, true])
       expect(secretOf('app')).toBe(next)
       expect(existsSync(pendingOf('app'))).toBe(false)
-      expect(statSync(userSecretFile(stack.secretsDir, 'app')).mode & 0o777).toBe(0o600)
+      expect(statSync(userSecretFile(formed.stack.secretsDir, 'app')).mode & 0o777).toBe(0o600)
       // Persisted: each node's ACL file (ACL SAVE) has only the new hash.
-      const aclFile = readFileSync(`${stack.nodes[0]!.dataDir}/users.acl`, 'utf8')
+      const aclFile = readFileSync(`${formed.stack.nodes[0]!.dataDir}/users.acl`, 'utf8')
       expect(aclFile).toContain(passwordHash(next))
       expect(aclFile).not.toContain(passwordHash(old))
     } finally {
@@ -90,22 +84,22 @@ describe('secrets:rotate (local runtime)', () => {
 
   it('rotates replication: masterauth moves, replicas stay linked, and a replica restarted afterwards syncs with the new password', async () => {
     // A compose stack's ACL file (what a restarted container loads) follows the rotation.
-    await writeComposeAclFile(stack)
+    await writeComposeAclFile(formed.stack)
     const old = secretOf('replication')
     const result = await rotate('replication')
     expect(result.exitCode, result.stderr).toBe(0)
     expect(result.stdout).toContain('masterauth is the new password')
     const next = secretOf('replication')
     expect(((await onNode(0, 'CONFIG', 'GET', 'masterauth')) as string[])[1]).toBe(next)
-    const aclFile = readFileSync(composeAclFile(stack), 'utf8')
+    const aclFile = readFileSync(composeAclFile(formed.stack), 'utf8')
     expect(aclFile).toContain(`#${passwordHash(next)}`)
     expect(aclFile).not.toContain(`#${passwordHash(old)}`)
-    const replica = stack.nodes.find((n) => n.role === 'replica')!
+    const replica = formed.stack.nodes.find((n) => n.role === 'replica')!
     const linkOf = async () => parseInfo((await onNode(replica.index, 'INFO', 'replication')) as string).master_link_status
     expect(await linkOf()).toBe('up')
-    await localRuntime.fault(test.load(), [replica], 'restart')
+    await localRuntime.fault(formed.test.load(), [replica], 'restart')
     await waitFor(async () => (await linkOf()) === 'up' || `master_link_status ${await linkOf()}`, { timeoutMs: 30_000, what: `${replica.name} to sync with its master` })
-    await waitForHealthy(test.load(), undefined, { timeoutMs: 30_000 })
+    await waitForHealthy(formed.test.load(), undefined, { timeoutMs: 30_000 })
   })
 
   it('rotates admin (the toolkit itself), then `status` works with the new secret and the old admin password is refused', async () => {
@@ -113,7 +107,7 @@ describe('secrets:rotate (local runtime)', () => {
     const result = await rotate('admin')
     expect(result.exitCode, result.stderr).toBe(0)
     expect(result.stdout).toContain('this toolkit authenticates as admin')
-    const status = await runCli('monitor/status', [], test.env)
+    const status = await runCli('monitor/status', [], formed.test.env)
     expect(status.exitCode, status.stderr).toBe(0)
     expect(await logsInEverywhere('admin', old)).toEqual([false, false, false, false, false, false])
   })
@@ -136,7 +130,7 @@ describe('secrets:rotate (local runtime)', () => {
   it('--rollback undoes a pending rotation, even where the old password was already removed', async () => {
     const old = secretOf('exporter')
     // A compose secret's mode and group (the containers' redis user reads it), which `.next` must copy; chown needs root.
-    const secret = userSecretFile(stack.secretsDir, 'exporter')
+    const secret = userSecretFile(formed.stack.secretsDir, 'exporter')
     if (process.getuid?.() === 0) chownSync(secret, -1, CONTAINER_UID)
     chmodSync(secret, 0o640)
     const kept = await rotate('exporter', '--keep-old')
@@ -157,21 +151,21 @@ describe('secrets:rotate (local runtime)', () => {
   })
 
   it('a node that is down: 75 before anything changes', async () => {
-    const node = stack.nodes.at(-1)!
-    await localRuntime.stop({ ...test.load(), nodes: [node] }, { purge: false })
+    const node = formed.stack.nodes.at(-1)!
+    await localRuntime.stop({ ...formed.test.load(), nodes: [node] }, { purge: false })
     try {
       const result = await rotate('app')
       expect(result.exitCode, result.stderr).toBe(75)
       expect(result.stderr).toContain(`${node.name} (127.0.0.1:${node.port}) is not running`)
       expect(existsSync(pendingOf('app'))).toBe(false)
     } finally {
-      await localRuntime.start(test.load())
+      await localRuntime.start(formed.test.load())
     }
-    await waitForHealthy(test.load(), undefined, { timeoutMs: 30_000 })
+    await waitForHealthy(formed.test.load(), undefined, { timeoutMs: 30_000 })
   })
 
   it("a user's secret missing: 78 naming the file", async () => {
-    const file = userSecretFile(stack.secretsDir, 'backup')
+    const file = userSecretFile(formed.stack.secretsDir, 'backup')
     renameSync(file, `${file}.away`)
     try {
       const result = await rotate('backup')
@@ -183,7 +177,7 @@ describe('secrets:rotate (local runtime)', () => {
   })
 
   it('a secret every user can read: warned on every command, and rotating it is refused (78) so the new password does not leak too', async () => {
-    const file = userSecretFile(stack.secretsDir, 'backup')
+    const file = userSecretFile(formed.stack.secretsDir, 'backup')
     chmodSync(file, 0o644)
     try {
       const result = await rotate('backup')
@@ -211,6 +205,6 @@ describe('secrets:rotate (local runtime)', () => {
   })
 
   it('the external runtime (no ACL users of ours): 78 with a clear line', async () => {
-    await expect(rotatePassword({ ...test.load(), users: undefined, runtime: 'external' }, 'app')).rejects.toThrow(/only on nodes this toolkit starts \(RC_RUNTIME=external/)
+    await expect(rotatePassword({ ...formed.test.load(), users: undefined, runtime: 'external' }, 'app')).rejects.toThrow(/only on nodes this toolkit starts \(RC_RUNTIME=external/)
   })
 })

@@ -1,27 +1,21 @@
 import { spawn } from 'node:child_process'
 import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connectNode, waitFor, type Stack } from '@redis-cluster/core'
+import { describe, expect, it } from 'vitest'
+import { connectNode, waitFor } from '@redis-cluster/core'
 import { localRuntime } from '@redis-cluster/compose'
-import { createTestStack, formTestStack, runCli, type TestStack } from '@redis-cluster/test-utils'
+import { runCli, useFormedStack } from '@redis-cluster/test-utils'
 import { auditStack, type AuditCheck, type CheckResult } from '../src/index.ts'
 import { clientPortsCheck } from '../src/client-ports-check.ts'
 import { argvCheck, secretFilesCheck } from '../src/host-checks.ts'
 import { protectedModeCheck } from '../src/node-checks.ts'
 
 describe('security:audit (local runtime)', () => {
-  let test: TestStack
-  let stack: Stack
-  beforeAll(async () => {
-    test = await createTestStack()
-    stack = await formTestStack(test)
-  })
-  afterAll(() => test?.cleanup())
+  const formed = useFormedStack()
 
-  const audit = async (check: AuditCheck): Promise<CheckResult> => (await auditStack(test.load(), [check])).checks[0]!
+  const audit = async (check: AuditCheck): Promise<CheckResult> => (await auditStack(formed.test.load(), [check])).checks[0]!
   /** Runs `command` on one node with a connection of its own. */
   const onNode = async (index: number, ...command: string[]) => {
-    const client = await connectNode(stack, stack.nodes[index]!)
+    const client = await connectNode(formed.stack, formed.stack.nodes[index]!)
     try {
       return await client.call(command[0]!, ...command.slice(1))
     } finally {
@@ -30,7 +24,7 @@ describe('security:audit (local runtime)', () => {
   }
 
   it('--json: every check passes on a fresh stack but the Redis version (Debian 7.0.x is in the list)', async () => {
-    const result = await runCli('security/security-audit', ['--json'], test.env)
+    const result = await runCli('security/security-audit', ['--json'], formed.test.env)
     expect(result.exitCode, result.stderr).toBe(1)
     const report = JSON.parse(result.stdout)
     expect(report).toMatchObject({ ok: false, runtime: 'local', nodes: 6, vulnerableList: { updated: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) } })
@@ -50,11 +44,11 @@ describe('security:audit (local runtime)', () => {
     expect(version.detail).toMatch(/^redis 7\.0\.\d+ on all 6 nodes: CVE-2025-49844 \(Lua use-after-free .*\), CVE-2025-46817, /)
     expect(version.fix).toMatch(/^upgrade Redis to 7\.2\.11 or later .*apt changelog redis-server/)
     expect(version.note).toMatch(/^the known-vulnerable list was last updated \d{4}-\d{2}-\d{2} \(\d+ days ago\)/)
-    expect(`${result.stdout}${result.stderr}`).not.toContain(test.password)
+    expect(`${result.stdout}${result.stderr}`).not.toContain(formed.test.password)
   })
 
   it('prints PASS/FAIL per check, fix under each FAIL, and when the version list was updated', async () => {
-    const result = await runCli('security/security-audit', [], test.env)
+    const result = await runCli('security/security-audit', [], formed.test.env)
     expect(result.exitCode).toBe(1)
     expect(result.stdout).toMatch(/^PASS {2}default-user +default user off on all 6 nodes$/m)
     expect(result.stdout).toMatch(/^FAIL {2}redis-version +redis 7\.0\.\d+ on all 6 nodes: CVE-2025-49844/m)
@@ -88,14 +82,14 @@ describe('security:audit (local runtime)', () => {
 
   it('argv: FAIL naming the pid and command of a process with the password in its argv (masked), PASS once it is gone', async () => {
     // `; exit` keeps sh from exec'ing sleep: sh itself holds the password in its argv for 30 s
-    const leak = spawn('sh', ['-c', 'sleep 30; exit 0', 'leak', `--password=${test.password}`], { stdio: 'ignore' })
+    const leak = spawn('sh', ['-c', 'sleep 30; exit 0', 'leak', `--password=${formed.test.password}`], { stdio: 'ignore' })
     const exited = new Promise((resolve) => leak.once('exit', resolve))
     try {
-      await waitFor(async () => readFileSync(`/proc/${leak.pid}/cmdline`, 'utf8').includes(test.password) || 'not yet exec\'d', { timeoutMs: 20_000, what: 'the leaking process to start' })
-      const result = await runCli('security/security-audit', ['--json'], test.env)
+      await waitFor(async () => readFileSync(`/proc/${leak.pid}/cmdline`, 'utf8').includes(formed.test.password) || 'not yet exec\'d', { timeoutMs: 20_000, what: 'the leaking process to start' })
+      const result = await runCli('security/security-audit', ['--json'], formed.test.env)
       const check = JSON.parse(result.stdout).checks.find((c: CheckResult) => c.id === 'password-in-argv')
       expect(check).toMatchObject({ status: 'FAIL', detail: `pid ${leak.pid} (sh -c sleep 30; exit 0 leak --password=***) has the password in its argv`, fix: expect.stringContaining('REDISCLI_AUTH') })
-      expect(`${result.stdout}${result.stderr}`).not.toContain(test.password)
+      expect(`${result.stdout}${result.stderr}`).not.toContain(formed.test.password)
     } finally {
       leak.kill('SIGKILL')
       await exited
@@ -106,7 +100,7 @@ describe('security:audit (local runtime)', () => {
   })
 
   it('secret file: FAIL on 0644 (and on 0640 group 999 outside compose) naming the chmod, PASS on 0600', async () => {
-    const file = stack.secretFile
+    const file = formed.stack.secretFile
     try {
       chmodSync(file, 0o644)
       expect(await audit(secretFilesCheck)).toMatchObject({ status: 'FAIL', detail: `${file}: mode 0644, owner ${process.getuid!()}:${process.getgid!()} (every user of this host can read the password)`, fix: `chmod 600 ${file}` })
@@ -120,15 +114,15 @@ describe('security:audit (local runtime)', () => {
   })
 
   it('exits 78 when the secret holds another password, 75 when a node does not answer (it cannot judge what it cannot read)', async () => {
-    writeFileSync(`${test.dir}/wrong.txt`, 'not-the-password', { mode: 0o600 })
-    const wrong = await runCli('security/security-audit', [], { ...test.env, RC_PASSWORD_FILE: `${test.dir}/wrong.txt` })
+    writeFileSync(`${formed.test.dir}/wrong.txt`, 'not-the-password', { mode: 0o600 })
+    const wrong = await runCli('security/security-audit', [], { ...formed.test.env, RC_PASSWORD_FILE: `${formed.test.dir}/wrong.txt` })
     expect(wrong.exitCode).toBe(78)
     expect(wrong.stderr).toMatch(/rejects the password in the secret file\n {2}fix: /)
     expect(wrong.stdout).toBe('')
-    const [paused] = (await localRuntime.ps(stack)).filter((n) => n.node === 'redis-node-2')
+    const [paused] = (await localRuntime.ps(formed.stack)).filter((n) => n.node === 'redis-node-2')
     process.kill(paused!.pid!, 'SIGSTOP')
     try {
-      const result = await runCli('security/security-audit', ['--json'], test.env)
+      const result = await runCli('security/security-audit', ['--json'], formed.test.env)
       expect(result.exitCode).toBe(75)
       expect(result.stderr).toMatch(/redis-node-2/)
       expect(result.stdout).toBe('')

@@ -51,14 +51,16 @@ export interface ComposeTestStack extends TestStack {
 
 /** Makes each user's secret in secretsDir readable by the containers' redis user (file secrets are bind mounts), as `pnpm secrets:init` does for compose. */
 export function shareSecretsWithContainers(secretsDir: string): void {
-  for (const user of USER_NAMES) {
-    const file = userSecretFile(secretsDir, user)
-    try {
-      chownSync(file, -1, CONTAINER_UID)
-      chmodSync(file, 0o640)
-    } catch {
-      chmodSync(file, 0o644) // not root: the test dir (0700) still hides it from other host users
-    }
+  for (const user of USER_NAMES) shareWithContainers(userSecretFile(secretsDir, user))
+}
+
+/** One file readable by the containers' uid/gid 999 (0640), as the README has users make them. */
+export function shareWithContainers(file: string): void {
+  try {
+    chownSync(file, -1, CONTAINER_UID)
+    chmodSync(file, 0o640)
+  } catch {
+    chmodSync(file, 0o644) // not root: the test dir (0700) still hides it from other host users
   }
 }
 
@@ -67,10 +69,12 @@ export function shareSecretsWithContainers(secretsDir: string): void {
  * ports (never 6379-6384), own user secrets (readable by the containers' uid 999),
  * the offline image, and a 1 s node timeout for quick failovers.
  */
-export async function createComposeTestStack(): Promise<ComposeTestStack> {
+export async function createComposeTestStack({ tls }: { tls?: boolean } = {}): Promise<ComposeTestStack> {
   const project = `rc-e2e-${randomBytes(3).toString('hex')}`
   const { prefix, subnet } = freeSubnet()
   const base = await createTestStack({
+    // RC_TLS=1: secrets:tls makes the certificates for compose (keys 0640 group 999, SANs with the containers' addresses)
+    tls,
     env: {
       RC_RUNTIME: 'compose',
       RC_PROJECT: project,

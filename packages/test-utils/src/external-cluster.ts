@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
-import { openStack, runShell, type Address, type Stack } from '@redis-cluster/core'
+import { openStack, runShell, tlsFiles, tlsOptions, type Address, type Stack, type StackTls } from '@redis-cluster/core'
 import { allocatePorts } from './ports.ts'
 import { REPO_ROOT } from './paths.ts'
+import { runCli } from './run-cli.ts'
 
 export interface ExternalNodes {
   readonly dir: string
@@ -17,8 +18,8 @@ export interface ExternalNodes {
   /** `default`: these nodes have one password (requirepass), as many outside clusters do. */
   readonly user: 'default'
   readonly password: string
-  /** Plaintext, as most outside clusters on a private network. */
-  readonly tls: undefined
+  /** Plaintext, as most outside clusters on a private network; or (option `tls`) TLS only, with the certificates `secrets:tls` made in <dir>/secrets/tls/. */
+  readonly tls: StackTls | undefined
   /** The environment that points the toolkit at these nodes: RC_RUNTIME=external, RC_SEEDS (the first two), RC_USER=default, RC_PASSWORD_FILE. */
   readonly env: Record<string, string>
   pid(address: Address): number
@@ -40,6 +41,12 @@ export interface StartExternalNodesOptions {
   perHost?: number
   /** More redis.conf lines for every node (a fault to simulate, e.g. an unreachable announced bus port). */
   extraConf?: readonly string[]
+  /**
+   * TLS only (port 0, tls-port, tls-cluster, tls-replication), with the node
+   * certificate `pnpm secrets:tls --host ...` makes for these addresses, as
+   * an operator would install it; env gets RC_TLS=1 and RC_SECRETS_DIR.
+   */
+  tls?: boolean
 }
 
 /**
@@ -49,7 +56,7 @@ export interface StartExternalNodesOptions {
  * that all use the same port. The password is in each node's config file,
  * never in argv.
  */
-export async function startExternalNodes({ count, firstHost = 2, nodeTimeoutMs = 3000, password = randomBytes(12).toString('hex'), perHost = 1, extraConf = [] }: StartExternalNodesOptions): Promise<ExternalNodes> {
+export async function startExternalNodes({ count, firstHost = 2, nodeTimeoutMs = 3000, password = randomBytes(12).toString('hex'), perHost = 1, extraConf = [], tls: withTls = false }: StartExternalNodesOptions): Promise<ExternalNodes> {
   const dir = mkdtempSync(join(tmpdir(), 'rc-external-'))
   const passwordFile = join(dir, 'password.txt')
   writeFileSync(passwordFile, password, { mode: 0o600 })
@@ -69,14 +76,16 @@ export async function startExternalNodes({ count, firstHost = 2, nodeTimeoutMs =
     RC_USER: 'default',
     RC_PASSWORD_FILE: passwordFile,
     RC_TIMEOUT_MS: '30000',
+    ...(withTls ? { RC_TLS: '1', RC_SECRETS_DIR: join(dir, 'secrets') } : {}),
   }
+  const tls = withTls ? tlsFiles(join(dir, 'secrets'), { remote: true }) : undefined
   const nodes: ExternalNodes = {
     dir,
     port: port!,
     addresses,
     user: 'default',
     password,
-    tls: undefined,
+    tls,
     env,
     pid: (address) => pids.get(key(address)) ?? NaN,
     load: (extra = {}) => openStack({ env: { PATH: process.env.PATH, ...env, ...extra } }),
@@ -93,16 +102,23 @@ export async function startExternalNodes({ count, firstHost = 2, nodeTimeoutMs =
     },
   }
   try {
+    if (tls) {
+      const made = await runCli('security/secrets-tls', ['--quiet', '--host', [...new Set(addresses.map((a) => a.host))].join(',')], env)
+      if (made.exitCode !== 0) throw new Error(`secrets:tls for the external nodes failed (exit ${made.exitCode}): ${made.stderr}`)
+    }
     for (const address of addresses) {
       const nodeDir = join(dir, key(address))
       mkdirSync(nodeDir)
-      const conf = [`bind ${address.host}`, `port ${address.port}`, `cluster-announce-ip ${address.host}`, `dir ${nodeDir}`, 'cluster-enabled yes', `cluster-node-timeout ${nodeTimeoutMs}`, 'appendonly yes', 'save ""', `requirepass ${password}`, `masterauth ${password}`, 'enable-debug-command local', `logfile ${join(nodeDir, 'redis.log')}`, ...extraConf]
+      const ports = tls
+        ? ['port 0', `tls-port ${address.port}`, 'tls-cluster yes', 'tls-replication yes', `tls-cert-file ${tls.nodeCert}`, `tls-key-file ${tls.nodeKey}`, `tls-ca-cert-file ${tls.ca}`]
+        : [`port ${address.port}`]
+      const conf = [`bind ${address.host}`, ...ports, `cluster-announce-ip ${address.host}`, `dir ${nodeDir}`, 'cluster-enabled yes', `cluster-node-timeout ${nodeTimeoutMs}`, 'appendonly yes', 'save ""', `requirepass ${password}`, `masterauth ${password}`, 'enable-debug-command local', `logfile ${join(nodeDir, 'redis.log')}`, ...extraConf]
       writeFileSync(join(nodeDir, 'redis.conf'), `${conf.join('\n')}\n`, { mode: 0o600 })
       const child = spawn('redis-server', [join(nodeDir, 'redis.conf')], { detached: true, stdio: 'ignore' })
       child.unref()
       pids.set(key(address), child.pid!)
     }
-    await Promise.all(addresses.map((a) => waitForPing(a, password)))
+    await Promise.all(addresses.map((a) => waitForPing(a, password, tls)))
     return nodes
   } catch (error) {
     await nodes.cleanup()
@@ -119,9 +135,10 @@ export async function createExternalCluster({ masters = 3, replicas = 1, ...opti
   const nodes = await startExternalNodes({ ...options, count: masters * (1 + replicas) })
   try {
     const $ = await runShell({ env: { ...process.env, REDISCLI_AUTH: nodes.password }, quiet: true, timeout: 60_000 })
+    const tls = nodes.tls ? ['--tls', '--cacert', nodes.tls.ca, '--cert', nodes.tls.clientCert, '--key', nodes.tls.clientKey] : []
     // redis-cli waits for the join with no end of its own: the 60 s above bounds it
-    await $`redis-cli --cluster create ${nodes.addresses.map((a) => `${a.host}:${a.port}`)} --cluster-replicas ${replicas} --cluster-yes`
-    await $`redis-cli --cluster check ${nodes.addresses[0]!.host}:${nodes.port}`
+    await $`redis-cli ${tls} --cluster create ${nodes.addresses.map((a) => `${a.host}:${a.port}`)} --cluster-replicas ${replicas} --cluster-yes`
+    await $`redis-cli ${tls} --cluster check ${nodes.addresses[0]!.host}:${nodes.port}`
     await waitForConsistent(nodes)
     return nodes
   } catch (error) {
@@ -130,9 +147,9 @@ export async function createExternalCluster({ masters = 3, replicas = 1, ...opti
   }
 }
 
-async function waitForPing({ host, port }: Address, password: string): Promise<void> {
+async function waitForPing({ host, port }: Address, password: string, tls: StackTls | undefined): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const client = new Redis({ host, port, password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+    const client = new Redis({ host, port, password, tls: tlsOptions({ tls }), lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
     client.on('error', () => {})
     try {
       await client.connect()
@@ -148,7 +165,7 @@ async function waitForPing({ host, port }: Address, password: string): Promise<v
 
 /** Every node sees cluster_state:ok and every replica's link is up: what a user's running cluster looks like. */
 async function waitForConsistent(nodes: ExternalNodes): Promise<void> {
-  const clients = nodes.addresses.map(({ host, port }) => new Redis({ host, port, password: nodes.password }))
+  const clients = nodes.addresses.map(({ host, port }) => new Redis({ host, port, password: nodes.password, tls: tlsOptions(nodes) }))
   try {
     for (let attempt = 0; attempt < 600; attempt++) {
       const infos = await Promise.all(clients.map(async (c) => `${await c.cluster('INFO')}\n${await c.info('replication')}`))
