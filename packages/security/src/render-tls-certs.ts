@@ -13,6 +13,6 @@ export function renderTlsCerts(result: TlsCertsResult): string {
     ...(result.external && result.created.some((f) => f.endsWith('node.crt'))
       ? ['on each node: copy ca.crt, node.crt and node.key there; redis.conf: port 0, tls-port <its port>, tls-cert-file, tls-key-file, tls-ca-cert-file, tls-cluster yes, tls-replication yes; restart it']
       : []),
-    result.created.length > 0 && result.external ? 'then set RC_TLS=1 in .env (RC_SEEDS: the TLS ports)' : result.created.length > 0 ? `set RC_TLS=1 in .env and restart the nodes (\`pnpm run down && pnpm run up\`) to use them` : `every TLS file exists in ${result.dir} (kept as they are)`,
+    result.created.length > 0 && result.external ? 'then set RC_TLS=1 in .env (RC_SEEDS: the TLS ports)' : result.created.length > 0 ? `set RC_TLS=1 in .env and restart the nodes (\`pnpm run down && pnpm run up\`) to use them` : `every TLS file exists in ${result.dir} (kept as they are; \`pnpm secrets:tls:renew\` renews the node and client certificates)`,
   ].join('\n')
 }
