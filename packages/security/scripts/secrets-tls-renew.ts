@@ -6,7 +6,7 @@ await runScript({
   name: 'secrets:tls:renew',
   description:
     "renews the node certificate and the toolkit's client certificate from the CA in secrets/tls/ (new keys) and makes every running node load the new one without a restart (CONFIG SET tls-cert-file), an already expired one too. " +
-    'Re-running finishes an interrupted renewal. Exit 0 done, 2 bad flag or external runtime (--client-only only), 75 a node is down (nothing changed, or re-run to finish), 78 the CA or its key is missing',
+    'Re-running finishes an interrupted renewal. Exit 0 done, 1 openssl failed, 2 bad flag or external runtime (--client-only only), 75 a node is down (nothing changed, or re-run to finish), 78 the CA or its key is missing',
   flags: {
     days: { type: 'string', description: 'validity of the new certificates in days (default 365)' },
     'client-only': { type: 'boolean', description: "only the toolkit's client certificate (the one renewal allowed on RC_RUNTIME=external)" },

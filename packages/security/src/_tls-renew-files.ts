@@ -9,10 +9,11 @@ import { readCertificateFile } from './tls-expiry.ts'
 export type RenewPart = 'node' | 'client'
 
 /**
- * A renewal's new files wait in <tls>/.renew/ until each replaced its own:
- * the directory's existence is the renewal's state (a re-run puts in place
- * what is left). It appears whole (a rename of the private directory the
- * files were made in), so it never holds half a set.
+ * A renewal's new files wait in <tls>/.renew/ until each replaced its own,
+ * and the directory stays until every node presents the new certificate:
+ * its existence is the renewal's state (a re-run puts in place what is left
+ * and reloads the nodes, issuing nothing). It appears whole (a rename of the
+ * private directory the files were made in), so it never holds half a set.
  */
 export const stagedDir = (tls: Pick<StackTls, 'dir'>) => join(tls.dir, '.renew')
 
@@ -46,7 +47,7 @@ export async function issueRenewal(stack: Stack, tls: StackTls, parts: readonly 
 export const stageRenewal = (work: string, tls: StackTls) => onDisk(() => rename(work, stagedDir(tls)))
 
 /**
- * Puts each staged file in place, then removes the staged directory. Local:
+ * Puts each staged file in place (none when no renewal is staged). Local:
  * a rename (atomic; the mode was set when it was made). Compose: each file
  * is a file secret, a bind mount of the host file, and a container keeps
  * the inode it mounted, so a rename would leave the nodes (their
@@ -67,10 +68,12 @@ export async function installStaged(tls: StackTls, { inPlace }: { inPlace: boole
       } else await rename(waiting, file)
       replaced.push(file)
     }
-    await rm(staged, { recursive: true, force: true })
   })
   return replaced
 }
+
+/** Every node presents the new certificate: the renewal is done. */
+export const finishRenewal = (tls: StackTls) => onDisk(() => rm(stagedDir(tls), { recursive: true, force: true }))
 
 /**
  * The CA that signs the renewal: its certificate and key must be there (78

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { ConfigError, TemporaryError, UsageError, connectAll, describeSubject, throwIfStopped, type NodeClient, type Stack, type StackNode } from '@redis-cluster/core'
 import { restartExporter } from './_rotate-consumers.ts'
-import { installStaged, issueRenewal, requireCa, stageRenewal, stagedDir, waitingAt, type RenewPart } from './_tls-renew-files.ts'
+import { finishRenewal, installStaged, issueRenewal, requireCa, stageRenewal, stagedDir, waitingAt, type RenewPart } from './_tls-renew-files.ts'
 import { configGet } from './node-checks.ts'
 import { DEFAULT_CERT_DAYS } from './tls-certs.ts'
 import { readCertificateFile } from './tls-expiry.ts'
@@ -25,7 +25,7 @@ export interface RenewedNode {
 
 export interface RenewResult {
   readonly dir: string
-  /** No certificate issued: this run finished an interrupted renewal (its files staged, or already in place and not yet loaded by every node). */
+  /** No certificate issued: this run finished an interrupted renewal (<tls>/.renew was there). */
   readonly resumed: boolean
   /** The certificates issued now, each with its end of validity. */
   readonly issued: readonly { file: string; validTo: string }[]
@@ -44,18 +44,19 @@ export interface RenewResult {
  *   2. every node must answer (75 otherwise, nothing changed), dialled with
  *      the new client certificate, and reached even when its certificate
  *      has already expired (core's acceptExpiredCertificate);
- *   3. the new files are staged (<tls>/.renew: the commit point), then each
- *      replaces its own (in place on compose: _tls-renew-files.ts);
+ *   3. the new files are staged (<tls>/.renew: the commit point, and the
+ *      renewal's state until step 5 passed), then each replaces its own
+ *      (in place on compose: _tls-renew-files.ts);
  *   4. each node still presenting another certificate than node.crt reloads
  *      it: CONFIG SET tls-cert-file/tls-key-file to the paths it has
  *      (Redis' VOLATILE_CONFIG re-reads them, even unchanged; open
  *      connections keep theirs);
  *   5. a new handshake with each node must present node.crt (75 naming the
  *      nodes that do not, and those that do).
- * A re-run finishes an interrupted one: staged files are put in place, and
- * while a node presents another certificate than node.crt, none is issued,
- * the nodes are only reloaded. External: the nodes' certificates are their
- * operator's (2); the toolkit's client certificate may be renewed.
+ * While <tls>/.renew exists a renewal is unfinished: a re-run issues
+ * nothing, puts what is left in place and reloads the nodes that still
+ * present another certificate than node.crt. External: the nodes'
+ * certificates are their operator's (2); the client certificate may be renewed.
  */
 export async function renewTlsCertificates(stack: Stack, { days = DEFAULT_CERT_DAYS, only, progress = () => {} }: RenewOptions = {}): Promise<RenewResult> {
   const tls = stack.tls
@@ -82,19 +83,17 @@ export async function renewTlsCertificates(stack: Stack, { days = DEFAULT_CERT_D
     clients = await connectAll({ ...stack, tls: { ...tls, ...clientCert } }, stack.nodes, { acceptExpiredCertificate: !tls.remote })
     const before = tls.remote ? [] : await presentedBy(stack.nodes)
     progress(`all ${stack.nodes.length} nodes answer`)
-    // A node presenting another certificate than node.crt: an earlier renewal put its files in place and did not finish.
-    const unfinished = !tls.remote && before.some((fingerprint) => fingerprint !== readCertificateFile(tls.nodeCert).fingerprint256)
-    const resumed = staged || (unfinished && parts.includes('node'))
     throwIfStopped()
-    if (work && !resumed) await stageRenewal(work, tls)
-    const issued = work && !resumed ? parts.map((part) => (part === 'node' ? tls.nodeCert : tls.clientCert)) : []
-    const replaced = existsSync(stagedDir(tls)) ? await installStaged(tls, { inPlace: stack.runtime === 'compose' }) : []
+    if (work) await stageRenewal(work, tls)
+    const issued = work ? parts.map((part) => (part === 'node' ? tls.nodeCert : tls.clientCert)) : []
+    const replaced = await installStaged(tls, { inPlace: stack.runtime === 'compose' })
     for (const file of replaced) progress(`replaced ${file}`)
     const nodes = tls.remote ? [] : await reload(stack, clients, before, progress)
+    await finishRenewal(tls)
     const notes = await clientNotes(stack, replaced)
     return {
       dir: tls.dir,
-      resumed,
+      resumed: staged,
       issued: issued.map((file) => ({ file, validTo: new Date(readCertificateFile(file).validTo).toISOString() })),
       replaced,
       inPlace: stack.runtime === 'compose',
@@ -103,7 +102,7 @@ export async function renewTlsCertificates(stack: Stack, { days = DEFAULT_CERT_D
     }
   } finally {
     for (const client of clients) client.disconnect()
-    // Not staged (a node did not answer, a stop, a resumed renewal): the new files never counted.
+    // Not staged (a node did not answer, a stop): the new files never counted.
     if (work) await rm(work, { recursive: true, force: true })
   }
 }

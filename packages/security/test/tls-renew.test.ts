@@ -113,7 +113,7 @@ describe('secrets:tls:renew (local runtime, RC_TLS=1)', () => {
     expect(status.exitCode, status.stdout + status.stderr).toBe(0)
   })
 
-  it('an interrupted renewal is finished by a re-run: staged files put in place; files in place but not loaded everywhere: only reloaded, nothing issued', async () => {
+  it('an interrupted renewal (secrets/tls/.renew there) is finished by a re-run, issuing nothing: staged files put in place; files in place: the nodes still presenting the old certificate reloaded', async () => {
     const { stack } = formed
     const tls = stack.tls!
     // Stopped after its commit point: the new pair waits in .renew/
@@ -126,10 +126,11 @@ describe('secrets:tls:renew (local runtime, RC_TLS=1)', () => {
     expect(existsSync(staged)).toBe(false)
     expect(fingerprint(tls.nodeCert)).toBe(staging)
     expect(await presented(stack)).toEqual(stack.nodes.map(() => staging))
-    // Stopped after the files were replaced, when one node had reloaded
+    // Stopped after the files were replaced, when one node had reloaded (a node down midway)
     const scratch = join(formed.test.dir, 'scratch')
     mkdirSync(scratch, { recursive: true })
     const next = signWithCa(stack, scratch, 'node', 20)
+    mkdirSync(staged, { mode: 0o700 })
     writeFileSync(tls.nodeKey, readFileSync(next.key))
     writeFileSync(tls.nodeCert, readFileSync(next.cert))
     await loadOnNodes(stack, stack.nodes.slice(0, 1))
@@ -140,6 +141,35 @@ describe('secrets:tls:renew (local runtime, RC_TLS=1)', () => {
     expect(result.nodes.map((n) => n.reloaded)).toEqual(stack.nodes.map((_, i) => i > 0))
     expect(fingerprint(tls.nodeCert)).toBe(fingerprint(next.cert))
     expect(await presented(stack)).toEqual(stack.nodes.map(() => fingerprint(next.cert)))
+    expect(existsSync(staged)).toBe(false)
+  })
+
+  it('a node that does not take the new certificate: 75 naming it and the nodes that have it; the re-run finishes', async () => {
+    const { stack, test } = formed
+    const tls = stack.tls!
+    // the last node reads its certificate from a copy of the old one: its reload cannot load the new one
+    const copy = join(test.dir, 'copy.crt')
+    writeFileSync(copy, readFileSync(tls.nodeCert))
+    const last = stack.nodes.at(-1)!
+    const client = await connectNode(stack, last)
+    try {
+      await client.config('SET', 'tls-cert-file', copy)
+      const run = await renew()
+      expect(run.exitCode, run.stderr).toBe(75)
+      const others = stack.nodes.slice(0, -1).map((n) => n.name).join(', ')
+      // the new key does not fit the old certificate there: Redis refuses the reload and keeps presenting the old one
+      expect(run.stderr).toContain(`${tls.nodeCert} is renewed, but not every node presents it: ${last.name} (127.0.0.1:${last.port}) refused CONFIG`)
+      expect(run.stderr).toContain(`; ${others} present it`)
+      expect(run.stderr).toMatch(/fix: start or resume the nodes named .*then run `pnpm secrets:tls:renew` again/)
+      expect(existsSync(join(tls.dir, '.renew'))).toBe(true)
+      await client.config('SET', 'tls-cert-file', tls.nodeCert)
+    } finally {
+      client.disconnect()
+    }
+    const again = await renew()
+    expect(again.exitCode, again.stderr).toBe(0)
+    expect(JSON.parse(again.stdout)).toMatchObject({ resumed: true, issued: [] })
+    expect(existsSync(join(tls.dir, '.renew'))).toBe(false)
   })
 
   it('external runtime: node renewal refused (2); --client-only renews the client certificate; the CA key missing: 78 naming it; conflicting flags: 2', async () => {
