@@ -208,7 +208,7 @@ describe('secrets:tls:renew (local runtime, RC_TLS=1)', () => {
       expect(run.exitCode, run.stderr).toBe(75)
       expect(run.stderr).toContain(`${node.name} (127.0.0.1:${node.port}) is not running`)
       expect([tls.nodeCert, tls.nodeKey, tls.clientCert, tls.clientKey].map((file) => readFileSync(file))).toEqual(files)
-      expect(readdirSync(tls.dir).filter((f) => f.startsWith('.')))).toEqual([])
+      expect(readdirSync(tls.dir).filter((f) => f.startsWith('.'))).toEqual([])
     } finally {
       await localRuntime.start(test.load())
     }
