@@ -4,21 +4,21 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync,
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { localRuntime } from '@redis-cluster/compose'
-import { connectCluster, connectNode, parseInfo, waitForHealthy, type Stack } from '@redis-cluster/core'
+import { connectCluster, connectNode, parseInfo, waitForHealthy, type Stack, type StackTls } from '@redis-cluster/core'
 import { missingWrites, runCli, startWriter, useFormedStack } from '@redis-cluster/test-utils'
 import { readPresentedCertificate } from '../src/tls-node-certs.ts'
 import type { AuditReport, RenewResult } from '../src/index.ts'
 
 const fingerprint = (file: string) => new X509Certificate(readFileSync(file)).fingerprint256
 
-/** A new key and a certificate from the stack's CA in `dir` (as node.* or client.*); `days` may be negative: already expired. */
-function signWithCa(stack: Stack, dir: string, name: 'node' | 'client', days: number): { cert: string; key: string } {
-  const tls = stack.tls!
+/** A new key and a certificate from a CA (the stack's) in `dir` (as node.* or client.*); `days` may be negative: already expired. */
+function signWithCa(ca: Pick<StackTls, 'ca' | 'caKey'>, dir: string, name: 'node' | 'client', days: number, san = 'IP:127.0.0.1,DNS:localhost'): { cert: string; key: string } {
+  mkdirSync(dir, { recursive: true })
   const [cert, key, csr, ext] = ['crt', 'key', 'csr', 'ext'].map((suffix) => join(dir, `${name}.${suffix}`)) as [string, string, string, string]
-  writeFileSync(ext, name === 'node' ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' : 'extendedKeyUsage=clientAuth\n')
+  writeFileSync(ext, name === 'node' ? `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\n` : 'extendedKeyUsage=clientAuth\n')
   execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key], { stdio: 'ignore' })
   execFileSync('openssl', ['req', '-new', '-key', key, '-subj', `/CN=test ${name}`, '-out', csr], { stdio: 'ignore' })
-  execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', tls.ca, '-CAkey', tls.caKey, '-set_serial', String(Date.now()), '-days', String(days), '-extfile', ext, '-out', cert], { stdio: 'ignore' })
+  execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', ca.ca, '-CAkey', ca.caKey, '-set_serial', String(Date.now()), '-days', String(days), '-extfile', ext, '-out', cert], { stdio: 'ignore' })
   return { cert, key }
 }
 
@@ -94,9 +94,8 @@ describe('secrets:tls:renew (local runtime, RC_TLS=1)', () => {
     const { stack, test } = formed
     const tls = stack.tls!
     const made = join(test.dir, 'expired')
-    mkdirSync(made, { recursive: true })
-    const node = signWithCa(stack, made, 'node', -1)
-    const client = signWithCa(stack, made, 'client', -1)
+    const node = signWithCa(stack.tls!, made, 'node', -1)
+    const client = signWithCa(stack.tls!, made, 'client', -1)
     for (const [from, to] of [[node.cert, tls.nodeCert], [node.key, tls.nodeKey]] as const) writeFileSync(to, readFileSync(from))
     await loadOnNodes(stack)
     const nodeExpired = await runCli('monitor/status', [], test.env)
@@ -119,7 +118,7 @@ describe('secrets:tls:renew (local runtime, RC_TLS=1)', () => {
     // Stopped after its commit point: the new pair waits in .renew/
     const staged = join(tls.dir, '.renew')
     mkdirSync(staged, { mode: 0o700 })
-    const staging = fingerprint(signWithCa(stack, staged, 'node', 20).cert)
+    const staging = fingerprint(signWithCa(stack.tls!, staged, 'node', 20).cert)
     const first = await renew()
     expect(first.exitCode, first.stderr).toBe(0)
     expect(JSON.parse(first.stdout)).toMatchObject({ resumed: true, issued: [], replaced: [tls.nodeKey, tls.nodeCert] })
@@ -128,8 +127,7 @@ describe('secrets:tls:renew (local runtime, RC_TLS=1)', () => {
     expect(await presented(stack)).toEqual(stack.nodes.map(() => staging))
     // Stopped after the files were replaced, when one node had reloaded (a node down midway)
     const scratch = join(formed.test.dir, 'scratch')
-    mkdirSync(scratch, { recursive: true })
-    const next = signWithCa(stack, scratch, 'node', 20)
+    const next = signWithCa(stack.tls!, scratch, 'node', 20)
     mkdirSync(staged, { mode: 0o700 })
     writeFileSync(tls.nodeKey, readFileSync(next.key))
     writeFileSync(tls.nodeCert, readFileSync(next.cert))
@@ -170,6 +168,36 @@ describe('secrets:tls:renew (local runtime, RC_TLS=1)', () => {
     expect(again.exitCode, again.stderr).toBe(0)
     expect(JSON.parse(again.stdout)).toMatchObject({ resumed: true, issued: [] })
     expect(existsSync(join(tls.dir, '.renew'))).toBe(false)
+  })
+
+  it('an expired certificate is reached only when the CA signed it and it names the address: otherwise 78 naming the node, nothing changed', async () => {
+    const { stack, test } = formed
+    const tls = stack.tls!
+    const dir = join(test.dir, 'refused')
+    mkdirSync(dir, { recursive: true })
+    const other = { ca: join(dir, 'other-ca.crt'), caKey: join(dir, 'other-ca.key') }
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', other.caKey, '-subj', '/CN=another CA', '-days', '30', '-out', other.ca], { stdio: 'ignore' })
+    const cases = [
+      ['from another CA', signWithCa(other, join(dir, 'other'), 'node', -1), /its TLS certificate is not signed by the CA/],
+      ['for another host', signWithCa(tls, join(dir, 'elsewhere'), 'node', -1, 'DNS:elsewhere.example'), /its TLS certificate does not name this address/],
+    ] as const
+    const node = stack.nodes[0]!
+    // opened while the node's certificate is good, it stays open: the way back
+    const keep = await connectNode(stack, node)
+    try {
+      for (const [what, pair, message] of cases) {
+        await keep.config('SET', 'tls-cert-file', pair.cert, 'tls-key-file', pair.key)
+        const files = [tls.nodeCert, tls.clientCert].map((file) => readFileSync(file))
+        const run = await renew()
+        expect(run.exitCode, `${what}: ${run.stderr}`).toBe(78)
+        expect(run.stderr).toMatch(message)
+        expect(run.stderr).toContain(`${node.name} (127.0.0.1:${node.port})`)
+        expect([tls.nodeCert, tls.clientCert].map((file) => readFileSync(file))).toEqual(files)
+      }
+    } finally {
+      await keep.config('SET', 'tls-cert-file', tls.nodeCert, 'tls-key-file', tls.nodeKey)
+      keep.disconnect()
+    }
   })
 
   it('external runtime: node renewal refused (2); --client-only renews the client certificate; the CA key missing: 78 naming it; conflicting flags: 2', async () => {
