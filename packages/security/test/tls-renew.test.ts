@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { localRuntime } from '@redis-cluster/compose'
 import { connectCluster, connectNode, parseInfo, waitForHealthy, type Stack, type StackTls } from '@redis-cluster/core'
-import { missingWrites, runCli, startWriter, useFormedStack } from '@redis-cluster/test-utils'
+import { REPO_ROOT, missingWrites, runCli, startWriter, useFormedStack } from '@redis-cluster/test-utils'
 import { readPresentedCertificate } from '../src/tls-node-certs.ts'
 import type { AuditReport, RenewResult } from '../src/index.ts'
 
@@ -140,6 +140,24 @@ describe('secrets:tls:renew (local runtime, RC_TLS=1)', () => {
     expect(fingerprint(tls.nodeCert)).toBe(fingerprint(next.cert))
     expect(await presented(stack)).toEqual(stack.nodes.map(() => fingerprint(next.cert)))
     expect(existsSync(staged)).toBe(false)
+  })
+
+  it('Ctrl-C once the nodes answered: a re-run completes the renewal', async () => {
+    const { stack, test } = formed
+    const tls = stack.tls!
+    // the command as users run it, stopped by SIGINT as soon as it starts changing things
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'scripts', 'run.mjs'), 'security', 'secrets-tls-renew'], { cwd: join(REPO_ROOT, 'packages', 'security'), env: { ...process.env, ...test.env }, stdio: ['ignore', 'ignore', 'pipe'] })
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('nodes answer')) child.kill('SIGINT')
+    })
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    // 130: stopped; 0: it finished before the signal landed
+    expect([0, 130]).toContain(code)
+    const again = await renew()
+    expect(again.exitCode, again.stderr).toBe(0)
+    expect(await presented(stack)).toEqual(stack.nodes.map(() => fingerprint(tls.nodeCert)))
+    expect(existsSync(join(tls.dir, '.renew'))).toBe(false)
+    expect((await runCli('monitor/status', [], test.env)).exitCode).toBe(0)
   })
 
   it('a node that does not take the new certificate: 75 naming it and the nodes that have it; the re-run finishes', async () => {
