@@ -35,7 +35,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        // after the plain project, never beside it: one file at a time in all
+        // a group of its own, never beside the plain project: one file at a time in all
         test: { name: 'tls', include: overTls, env: { RC_TLS: '1' }, sequence: { groupOrder: 1 } },
       },
     ],

@@ -31,12 +31,12 @@ async function issue(signer: Signer, cert: string, key: string, subject: string,
   await openssl(['x509', '-req', '-in', csr, '-CA', signer.ca, '-CAkey', signer.caKey, '-set_serial', `0x${randomBytes(16).toString('hex')}`, '-days', String(days), '-extfile', ext, '-out', cert])
 }
 
-/** A new file's mode: keys 0600, or 0640 group 999 where compose's containers read them (what core's looseSecret accepts); certificates 0644. */
-export async function setTlsFileMode(file: string, forContainers: boolean): Promise<void> {
+/** A new file's mode: keys 0600, or 0640 group 999 when compose's containers read them (`shared`: what core's looseSecret accepts there); certificates 0644. */
+export async function setTlsFileMode(file: string, shared: boolean): Promise<void> {
   const key = file.endsWith('.key')
   await onDisk(async () => {
-    if (key && forContainers) await chown(file, -1, CONTAINER_UID)
-    await chmod(file, key ? (forContainers ? 0o640 : 0o600) : 0o644)
+    if (key && shared) await chown(file, -1, CONTAINER_UID)
+    await chmod(file, key ? (shared ? 0o640 : 0o600) : 0o644)
   })
 }
 

@@ -15,10 +15,12 @@ export interface TlsCertsResult {
   /** What the node certificate covers (when it was created now). */
   readonly sans: readonly string[]
   readonly days: number
-  /** 0640 group 999 for compose's containers, 0600 elsewhere: the private keys' mode. */
+  /** The node and client keys' mode: 0640 group 999 for compose's containers, 0600 elsewhere (ca.key: 0600 always). */
   readonly keyMode: '0600' | '0640'
   /** External runtime: the node certificate is for the operator to install on the nodes. */
   readonly external: boolean
+  /** RC_TLS=1 is set already: the next start uses the files. */
+  readonly enabled: boolean
 }
 
 /** `--days N`: the node and client certificates' validity (1..3650). */
@@ -96,11 +98,12 @@ export async function generateTlsCertificates(stack: Stack, { days = DEFAULT_CER
     if (missing.includes('node')) await issueNodeCertificate(stack, signer, at(files.nodeCert), at(files.nodeKey), days, sans)
     if (missing.includes('client')) await issueClientCertificate(stack, signer, at(files.clientCert), at(files.clientKey), days)
     const created = missing.flatMap((name) => pairs[name])
-    for (const file of created) await setTlsFileMode(at(file), forContainers)
+    // compose's containers read the node and client keys (group 999); nothing but this command reads the CA's
+    for (const file of created) await setTlsFileMode(at(file), forContainers && file !== files.caKey)
     await onDisk(async () => {
       for (const file of created) if (!existsSync(file)) await rename(at(file), file)
     })
-    return { dir: files.dir, created, kept: Object.values(pairs).flat().filter((f) => !created.includes(f)), sans: missing.includes('node') ? sans : [], days, keyMode: forContainers ? '0640' : '0600', external }
+    return { dir: files.dir, created, kept: Object.values(pairs).flat().filter((f) => !created.includes(f)), sans: missing.includes('node') ? sans : [], days, keyMode: forContainers ? '0640' : '0600', external, enabled: Boolean(stack.tls) }
   } finally {
     await rm(work, { recursive: true, force: true })
   }

@@ -10,7 +10,7 @@ const RECONFIGURE = 'give each node `port 0`, a tls-port, `tls-cluster yes` and 
 const RENEW = '`pnpm secrets:tls:renew` (new node and client certificates from the CA; every node loads its new one without a restart)'
 const RENEW_CLIENT = "`pnpm secrets:tls:renew --client-only` (the toolkit's client certificate, from ca.key)"
 const NEW_CA = 'a CA cannot be renewed in place: move secrets/tls away, run `pnpm secrets:tls`, then `pnpm run down && pnpm run up`'
-const CHMOD = 'chmod 600 the private key named (compose: 640, group 999)'
+const CHMOD = 'chmod 600 the private key named (compose: node.key and client.key 640, group 999; ca.key stays 600)'
 const RENEW_ON_HOSTS = "renew the named nodes' certificates on their hosts (`pnpm secrets:tls --host ...` makes one from this CA) and install them: `CONFIG SET tls-cert-file` and `tls-key-file` load them without a restart"
 const UNREAD = 'check that each node named answers on its TLS port, then audit again'
 
@@ -48,7 +48,9 @@ export const tlsCheck: AuditCheck = {
     const unread = presented.flatMap((c) => ('problem' in c ? [c.problem] : []))
     const nodeCertificates = presented.flatMap((c) => ('expiry' in c ? [c.expiry] : []))
     const nodes = judgeExpiry(nodeCertificates)
-    const loose = (stack.tls.remote ? [stack.tls.clientKey] : [stack.tls.caKey, stack.tls.nodeKey, stack.tls.clientKey]).flatMap((file) => looseSecret(file, { forContainers: context.runtime.name === 'compose' })?.problem ?? [])
+    // compose's containers read the node and client keys (0640 group 999 allowed there); the CA key nobody but secrets:tls
+    const shared = (stack.tls.remote ? [stack.tls.clientKey] : [stack.tls.nodeKey, stack.tls.clientKey]).map((file) => looseSecret(file, { forContainers: context.runtime.name === 'compose' }))
+    const loose = [...shared, ...(stack.tls.remote ? [] : [looseSecret(stack.tls.caKey)])].flatMap((found) => found?.problem ?? [])
     const note = [
       files.soon.length > 0 ? `renew soon: ${files.soon.join('; ')} (${renew(files.soon)})` : '',
       nodes.soon.length > 0 ? `renew soon, node certificates: ${nodes.soon.join('; ')} (${RENEW_ON_HOSTS})` : '',

@@ -1,3 +1,4 @@
+import { chmodSync, statSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCompose } from '@redis-cluster/compose'
 import { connectCluster } from '@redis-cluster/core'
@@ -32,6 +33,16 @@ describe.skipIf(Boolean(unavailable) && process.env.CI !== 'true')('RC_TLS=1 (co
     const audit = await runCli('security/security-audit', ['--json'], test.env)
     const tls = JSON.parse(audit.stdout).checks.find((c: CheckResult) => c.id === 'tls')
     expect(tls, audit.stderr).toMatchObject({ status: 'PASS', detail: expect.stringMatching(/^TLS only on all 6 nodes/) })
+    // the containers read the node and client keys (group 999); the CA key stays the owner's alone
+    const tlsFiles = test.load().tls!
+    expect([tlsFiles.caKey, tlsFiles.nodeKey, tlsFiles.clientKey].map((f) => (statSync(f).mode & 0o777).toString(8))).toEqual(['600', '640', '640'])
+    chmodSync(tlsFiles.caKey, 0o640)
+    try {
+      const loose = JSON.parse((await runCli('security/security-audit', ['--json'], test.env)).stdout).checks.find((c: CheckResult) => c.id === 'tls')
+      expect(loose).toMatchObject({ status: 'FAIL', detail: expect.stringContaining(`${tlsFiles.caKey} is readable by group`) })
+    } finally {
+      chmodSync(tlsFiles.caKey, 0o600)
+    }
   }, 90_000)
 
   it('the containers\' healthcheck (redis-cli --tls as the replication user) reports healthy', async () => {
