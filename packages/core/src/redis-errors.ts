@@ -56,7 +56,10 @@ export function describeRedisError(subject: ErrorSubject, error: unknown, comman
   return new TemporaryError(`${where}: ${message}`)
 }
 
-const RENEW = 'move the old certificate and its key away, run `pnpm secrets:tls` (it creates what is missing), then `pnpm run down && pnpm run up`'
+/** An expired node certificate: renewed from the CA and loaded by every running node, without a restart. */
+const RENEW = 'renew it without a restart: `pnpm secrets:tls:renew` (a new node certificate from the CA, loaded by every node)'
+/** A certificate the renewal cannot reach the nodes through (not for this address, not from this CA): new files and a restart. */
+const REPLACE = 'move the old certificate and its key away, run `pnpm secrets:tls` (it creates what is missing), then `pnpm run down && pnpm run up`'
 
 /**
  * TLS failures are configuration: retrying cannot help. Node's verification
@@ -72,27 +75,27 @@ function describeTlsError(where: string, code: string | undefined, message: stri
     case 'CERT_HAS_EXPIRED':
       return new ConfigError(`${where}: its TLS certificate has expired (CERT_HAS_EXPIRED)${nodeCert}`, RENEW)
     case 'CERT_NOT_YET_VALID':
-      return new ConfigError(`${where}: its TLS certificate is not valid yet (CERT_NOT_YET_VALID)${nodeCert}`, "check this host's clock, or " + RENEW)
+      return new ConfigError(`${where}: its TLS certificate is not valid yet (CERT_NOT_YET_VALID)${nodeCert}`, "check this host's clock, or " + REPLACE)
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      return new ConfigError(`${where}: its TLS certificate does not name this address (ERR_TLS_CERT_ALTNAME_INVALID: no such SAN)${nodeCert}`, `the node certificate's SANs must cover every node address: ${RENEW}`)
+      return new ConfigError(`${where}: its TLS certificate does not name this address (ERR_TLS_CERT_ALTNAME_INVALID: no such SAN)${nodeCert}`, `the node certificate's SANs must cover every node address: ${REPLACE}`)
     case 'DEPTH_ZERO_SELF_SIGNED_CERT':
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
     case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
     case 'CERT_SIGNATURE_FAILURE':
-      return new ConfigError(`${where}: its TLS certificate is not signed by the CA${ca} (${code})${nodeCert}`, `give the nodes a certificate from this CA: ${RENEW}`)
+      return new ConfigError(`${where}: its TLS certificate is not signed by the CA${ca} (${code})${nodeCert}`, `give the nodes a certificate from this CA: ${REPLACE}`)
     case 'ERR_SSL_WRONG_VERSION_NUMBER':
       return new ConfigError(`${where} does not speak TLS (RC_TLS=1, yet it answers in plaintext)`, 'restart the nodes with TLS: `pnpm run down && pnpm run up` (or unset RC_TLS)')
   }
   if (code?.startsWith('ERR_SSL_') && /ALERT_(CERTIFICATE_EXPIRED|UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN)/.test(code)) {
-    return new ConfigError(`${where} rejects the toolkit's TLS client certificate (${code})${tls ? `: ${tls.clientCert}` : ''}`, `the client certificate must be valid and from the nodes' CA: ${RENEW}`)
+    return new ConfigError(`${where} rejects the toolkit's TLS client certificate (${code})${tls ? `: ${tls.clientCert}` : ''}`, "the client certificate must be valid and from the nodes' CA: `pnpm secrets:tls:renew --client-only` makes a new one")
   }
   // A plaintext node takes the TLS hello for the start of an inline command and waits for its end: a pause looks the same
   if (tls && /connect ETIMEDOUT/.test(message)) {
     return new TemporaryError(`${where} did not answer the TLS handshake in time`, 'the node may be paused or overloaded, or still speak plaintext (RC_TLS=1 needs the nodes restarted with TLS: `pnpm run down && pnpm run up`)')
   }
   const handshake = /SSL_connect failed: (.*)$/.exec(message)
-  if (handshake) return new ConfigError(`${where}: TLS handshake failed (${handshake[1]})${tls ? `; node certificate ${tls.nodeCert}, CA ${tls.ca}` : ''}`, `check the certificates with \`pnpm security:audit\`; ${RENEW}`)
+  if (handshake) return new ConfigError(`${where}: TLS handshake failed (${handshake[1]})${tls ? `; node certificate ${tls.nodeCert}, CA ${tls.ca}` : ''}`, `check the certificates with \`pnpm security:audit\`; an expired one: ${RENEW}`)
   return undefined
 }
 

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { ConnectionOptions } from 'node:tls'
 import { Redis, Cluster, type Command, type RedisOptions } from 'ioredis'
+import { ExpiryTolerantConnector } from './_expired-tls.ts'
 import { ConfigError } from './errors.ts'
 import { describeFsError } from './fs-errors.ts'
 import { describeRedisError, type ErrorSubject } from './redis-errors.ts'
@@ -13,6 +14,8 @@ export interface ConnectOptions {
   connectTimeoutMs?: number
   /** How long any one command may wait for its reply (a paused node accepts TCP and never answers). */
   commandTimeoutMs?: number
+  /** TLS: also accept a node certificate whose one fault is that it expired (secrets:tls:renew reloading such a node: _expired-tls.ts). */
+  acceptExpiredCertificate?: boolean
 }
 
 export const CONNECT_TIMEOUT_MS = 2000
@@ -57,7 +60,7 @@ function readTlsFile(file: string): Buffer {
   }
 }
 
-const RENEW_CLIENT = 'move client.crt and client.key away and run `pnpm secrets:tls` (it creates what is missing)'
+const RENEW_CLIENT = 'renew it from the CA: `pnpm secrets:tls:renew --client-only`'
 
 /**
  * The toolkit's own certificate, checked before it is presented: under TLS
@@ -124,6 +127,7 @@ export async function connectNode(stack: Credentials, node: ErrorSubject, option
     port: node.port,
     ...credentials(stack),
     ...tlsOption(stack),
+    ...(options.acceptExpiredCertificate && stack.tls ? { Connector: ExpiryTolerantConnector } : {}),
     lazyConnect: true,
     connectTimeout: connectTimeoutMs,
     // AUTH is a command: until connected it gets the connect budget (a paused

@@ -14,16 +14,17 @@ export function readsSecretAtStart(stack: Pick<Stack, 'runtime'>, user: UserName
 }
 
 /**
- * What moves a consumer that holds the password itself: the exporter
+ * What moves a consumer that holds the password (or, for secrets:tls:renew,
+ * the client certificate) itself: the exporter
  * container restarts (a compose restart mounts the secret anew; a stack
  * without the monitoring profile has no exporter and nothing restarts).
  * Replication, which the nodes hold, is moved with applyAcl in rotate.ts.
  */
-export async function restartExporter(stack: Stack): Promise<string> {
+export async function restartExporter(stack: Stack, what = 'the new password'): Promise<string> {
   const running = (await runCompose(stack, ['--profile', 'monitoring', 'ps', '-q', 'redis-exporter'])).stdout.trim()
   if (!running) return 'no exporter running (profile monitoring): nothing to restart'
   await runCompose(stack, ['--profile', 'monitoring', 'restart', 'redis-exporter'])
-  return 'exporter container restarted with the new password'
+  return `exporter container restarted with ${what}`
 }
 
 /** What the output says about the consumers this command does not move itself (`pending`: stopped by --keep-old). */

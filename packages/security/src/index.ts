@@ -9,3 +9,5 @@ export { generateTlsCertificates, parseDays, parseHosts, nodeSans, externalSans,
 export { readCertificateExpiry, certificateExpiry, judgeExpiry, describeExpiry, WARN_DAYS, type CertificateExpiry } from './tls-expiry.ts'
 export { readNodeCertificates, type NodeCertificate } from './tls-node-certs.ts'
 export { renderTlsCerts } from './render-tls-certs.ts'
+export { renewTlsCertificates, type RenewResult, type RenewOptions, type RenewedNode } from './tls-renew.ts'
+export { renderTlsRenew } from './render-tls-renew.ts'

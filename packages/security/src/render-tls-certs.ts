@@ -15,7 +15,7 @@ export function renderTlsCerts(result: TlsCertsResult): string {
     ...(result.external && result.created.some((f) => f.endsWith('node.crt'))
       ? ['on each node: copy ca.crt, node.crt and node.key there; redis.conf: port 0, tls-port <its port>, tls-cert-file, tls-key-file, tls-ca-cert-file, tls-cluster yes, tls-replication yes; restart it']
       : []),
-    result.created.length === 0 ? `every TLS file exists in ${result.dir} (kept as they are)` : nextStep(result),
+    result.created.length === 0 ? `every TLS file exists in ${result.dir} (kept as they are; to renew certificates: \`pnpm secrets:tls:renew\`)` : nextStep(result),
   ].join('\n')
 }
 

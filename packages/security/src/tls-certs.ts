@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { chmod, chown, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
+import { rename, rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { CONTAINER_UID, CheckFailedError, ConfigError, UsageError, describeFsError, runShell, tlsFiles, type Stack, type StackTls } from '@redis-cluster/core'
+import { ConfigError, UsageError, tlsFiles, type Stack } from '@redis-cluster/core'
+import { issueClientCertificate, issueNodeCertificate, onDisk, openssl, privateWorkDir, setTlsFileMode } from './_tls-issue.ts'
 
 /** The local CA outlives many node certificates: renewing those needs no change on any client that trusts the CA. */
 export const CA_DAYS = 3650
@@ -86,10 +86,7 @@ export async function generateTlsCertificates(stack: Stack, { days = DEFAULT_CER
     throw new ConfigError(`${files.ca} is missing, but certificates it signed are in ${files.dir}`, `move ${files.dir} away to start with a new CA (then restart the nodes), or put the CA and its key back`)
   }
   const sans = external ? externalSans(stack, hosts) : nodeSans(stack)
-  const work = await onDisk(async () => {
-    await mkdir(files.dir, { recursive: true, mode: 0o700 })
-    return mkdtemp(join(files.dir, '.new-'))
-  })
+  const work = await privateWorkDir(files.dir, '.new-')
   try {
     const at = (file: string) => join(work, basename(file))
     const signer = { ca: missing.includes('ca') ? at(files.ca) : files.ca, caKey: missing.includes('ca') ? at(files.caKey) : files.caKey }
@@ -98,48 +95,16 @@ export async function generateTlsCertificates(stack: Stack, { days = DEFAULT_CER
       await openssl(['req', '-x509', '-new', '-key', signer.caKey, '-subj', `/CN=${stack.projectName} local CA`, '-days', String(CA_DAYS), '-out', signer.ca,
         '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'])
     }
-    // The node certificate is also the client certificate of the bus and replication links (tls-cluster, tls-replication).
-    if (missing.includes('node')) await issue(signer, at(files.nodeCert), at(files.nodeKey), `/CN=${stack.projectName} node`, days, [`subjectAltName=${sans.join(',')}`, 'extendedKeyUsage=serverAuth,clientAuth'])
-    if (missing.includes('client')) await issue(signer, at(files.clientCert), at(files.clientKey), `/CN=${stack.projectName} toolkit`, days, ['extendedKeyUsage=clientAuth'])
+    if (missing.includes('node')) await issueNodeCertificate(stack, signer, at(files.nodeCert), at(files.nodeKey), days, sans)
+    if (missing.includes('client')) await issueClientCertificate(stack, signer, at(files.clientCert), at(files.clientKey), days)
     const created = missing.flatMap((name) => pairs[name])
+    // compose's containers read the node and client keys (group 999); nothing but this command reads the CA's
+    for (const file of created) await setTlsFileMode(at(file), forContainers && file !== files.caKey)
     await onDisk(async () => {
-      for (const file of created) {
-        const key = file.endsWith('.key')
-        // compose's containers read the node and client keys (group 999); nothing but this command reads the CA's
-        const shared = key && forContainers && file !== files.caKey
-        if (shared) await chown(at(file), -1, CONTAINER_UID)
-        await chmod(at(file), shared ? 0o640 : key ? 0o600 : 0o644)
-      }
       for (const file of created) if (!existsSync(file)) await rename(at(file), file)
     })
     return { dir: files.dir, created, kept: Object.values(pairs).flat().filter((f) => !created.includes(f)), sans: missing.includes('node') ? sans : [], days, keyMode: forContainers ? '0640' : '0600', external, enabled: Boolean(stack.tls) }
   } finally {
     await rm(work, { recursive: true, force: true })
-  }
-}
-
-/** A key and a certificate signed by the CA, with the extensions given (one per line of an extfile). */
-async function issue(signer: Pick<StackTls, 'ca' | 'caKey'>, cert: string, key: string, subject: string, days: number, extensions: readonly string[]): Promise<void> {
-  const csr = `${cert}.csr`
-  const ext = `${cert}.ext`
-  await onDisk(() => writeFile(ext, `${extensions.join('\n')}\nkeyUsage=critical,digitalSignature,keyEncipherment\n`))
-  await openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key])
-  await openssl(['req', '-new', '-key', key, '-subj', subject, '-out', csr])
-  // A random serial: two certificates from one CA must never share one.
-  await openssl(['x509', '-req', '-in', csr, '-CA', signer.ca, '-CAkey', signer.caKey, '-set_serial', `0x${randomBytes(16).toString('hex')}`, '-days', String(days), '-extfile', ext, '-out', cert])
-}
-
-async function openssl(args: readonly string[]): Promise<void> {
-  const out = await (await runShell({ quiet: true, nothrow: true }))`openssl ${args}`
-  if (out.exitCode === 0) return
-  if (out.exitCode === 127 || /not found|ENOENT/.test(out.stderr)) throw new ConfigError('openssl is not installed (not found in PATH)', 'apt-get install -y openssl')
-  throw new CheckFailedError(`openssl ${args[0]} failed (exit ${out.exitCode}): ${out.stderr.trim().split('\n').at(-1) ?? ''}`)
-}
-
-async function onDisk<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call()
-  } catch (error) {
-    throw describeFsError(error, { otherwise: 'point RC_SECRETS_DIR at another directory' })
   }
 }

@@ -1,5 +1,5 @@
 import { basename } from 'node:path'
-import { looseSecret } from '@redis-cluster/core'
+import { looseSecret, type StackTls } from '@redis-cluster/core'
 import { judgeNodes, type AuditCheck } from './audit.ts'
 import { askNodes, configGet } from './node-checks.ts'
 import { describeExpiry, judgeExpiry, readCertificateExpiry, type CertificateExpiry } from './tls-expiry.ts'
@@ -7,7 +7,9 @@ import { readNodeCertificates } from './tls-node-certs.ts'
 
 const RESTART = '`pnpm run down && pnpm run up` (under RC_TLS=1 the local and compose runtimes start every node with port 0 and the tls-* lines)'
 const RECONFIGURE = 'give each node `port 0`, a tls-port, `tls-cluster yes` and `tls-replication yes` in its redis.conf, and restart it'
-const RENEW = 'move the expired certificate and its key away, run `pnpm secrets:tls`, then restart the nodes'
+const RENEW = '`pnpm secrets:tls:renew` (new node and client certificates from the CA; every node loads its new one without a restart)'
+const RENEW_CLIENT = "`pnpm secrets:tls:renew --client-only` (the toolkit's client certificate, from ca.key)"
+const NEW_CA = 'a CA cannot be renewed in place: move secrets/tls away, run `pnpm secrets:tls`, then `pnpm run down && pnpm run up`'
 const CHMOD = 'chmod 600 the private key named (compose: node.key and client.key 640, group 999; ca.key stays 600)'
 const RENEW_ON_HOSTS = "renew the named nodes' certificates on their hosts (`pnpm secrets:tls --host ...` makes one from this CA) and install them: `CONFIG SET tls-cert-file` and `tls-key-file` load them without a restart"
 const UNREAD = 'check that each node named answers on its TLS port, then audit again'
@@ -41,6 +43,7 @@ export const tlsCheck: AuditCheck = {
     // external: the nodes' certificates are on their hosts, not here; the toolkit's CA and client files are
     const certificates = (stack.tls.remote ? [stack.tls.ca, stack.tls.clientCert] : [stack.tls.ca, stack.tls.nodeCert, stack.tls.clientCert]).map((file) => readCertificateExpiry(file))
     const files = judgeExpiry(certificates)
+    const renew = (lines: readonly string[]) => renewFix(stack.tls!, lines)
     const presented = stack.tls.remote ? await readNodeCertificates(stack) : []
     const unread = presented.flatMap((c) => ('problem' in c ? [c.problem] : []))
     const nodeCertificates = presented.flatMap((c) => ('expiry' in c ? [c.expiry] : []))
@@ -49,12 +52,12 @@ export const tlsCheck: AuditCheck = {
     const shared = (stack.tls.remote ? [stack.tls.clientKey] : [stack.tls.nodeKey, stack.tls.clientKey]).map((file) => looseSecret(file, { forContainers: context.runtime.name === 'compose' }))
     const loose = [...shared, ...(stack.tls.remote ? [] : [looseSecret(stack.tls.caKey)])].flatMap((found) => found?.problem ?? [])
     const note = [
-      files.soon.length > 0 ? `renew soon: ${files.soon.join('; ')} (${RENEW})` : '',
+      files.soon.length > 0 ? `renew soon: ${files.soon.join('; ')} (${renew(files.soon)})` : '',
       nodes.soon.length > 0 ? `renew soon, node certificates: ${nodes.soon.join('; ')} (${RENEW_ON_HOSTS})` : '',
     ].filter(Boolean).join('; ')
     const fix = [
       plaintext.length > 0 ? (stack.tls.remote ? RECONFIGURE : RESTART) : '',
-      files.expired.length > 0 ? RENEW : '',
+      files.expired.length > 0 ? renew(files.expired) : '',
       nodes.expired.length > 0 ? RENEW_ON_HOSTS : '',
       unread.length > 0 ? UNREAD : '',
       loose.length > 0 ? CHMOD : '',
@@ -67,6 +70,13 @@ export const tlsCheck: AuditCheck = {
       note || undefined,
     )
   },
+}
+
+/** The fix for certificate files expiring or expired (judgeExpiry's lines): the CA needs a new one and a restart; the others are renewed in place. */
+function renewFix(tls: StackTls, lines: readonly string[]): string {
+  const ca = lines.some((line) => line.startsWith(`${tls.ca} `))
+  const others = lines.some((line) => !line.startsWith(`${tls.ca} `))
+  return [ca ? NEW_CA : '', others ? (tls.remote ? RENEW_CLIENT : RENEW) : ''].filter(Boolean).join('; ')
 }
 
 /** `127.0.0.2:7000, 127.0.0.3:7000 until 2027-11-26 (364 days left)`: nodes sharing an expiry listed once. */

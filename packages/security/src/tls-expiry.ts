@@ -18,19 +18,22 @@ export interface CertificateExpiry {
 
 /** A certificate file's end of validity, read with node:crypto (no openssl process). */
 export function readCertificateExpiry(file: string, now = Date.now()): CertificateExpiry {
+  return certificateExpiry(file, new Date(readCertificateFile(file).validTo), now)
+}
+
+/** A certificate file as node:crypto parses it; 78 naming a file that cannot be read or is not PEM. */
+export function readCertificateFile(file: string): X509Certificate {
   let pem: Buffer
   try {
     pem = readFileSync(file)
   } catch (error) {
     throw describeFsError(error, { otherwise: 'run `pnpm secrets:tls` (it creates missing certificates)' })
   }
-  let validTo: Date
   try {
-    validTo = new Date(new X509Certificate(pem).validTo)
+    return new X509Certificate(pem)
   } catch {
     throw new ConfigError(`${file} is not a PEM certificate`, 'move it and its key away, then run `pnpm secrets:tls`')
   }
-  return certificateExpiry(file, validTo, now)
 }
 
 export function certificateExpiry(source: string, validTo: Date, now = Date.now()): CertificateExpiry {

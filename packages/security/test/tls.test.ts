@@ -216,7 +216,7 @@ describe('RC_TLS=1 (local runtime)', () => {
       execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', tls.ca, '-CAkey', tls.caKey, '-set_serial', String(Date.now()), '-days', '-1', '-out', tls.clientCert], { stdio: 'ignore' })
       const expired = await runCli('monitor/status', [], test.env)
       expect(expired.exitCode, expired.stdout + expired.stderr).toBe(78)
-      expect(expired.stderr).toMatch(new RegExp(`^status: the toolkit's TLS client certificate ${file} expired on \\d{4}-\\d\\d-\\d\\d\n  fix: move client\\.crt and client\\.key away`))
+      expect(expired.stderr).toMatch(new RegExp(`^status: the toolkit's TLS client certificate ${file} expired on \\d{4}-\\d\\d-\\d\\d\n  fix: renew it from the CA: \`pnpm secrets:tls:renew --client-only\``))
       execFileSync('openssl', ['x509', '-req', '-in', csr, '-key', tls.clientKey, '-days', '30', '-out', tls.clientCert], { stdio: 'ignore' })
       const foreign = await runCli('monitor/status', [], test.env)
       expect(foreign.exitCode, foreign.stdout + foreign.stderr).toBe(78)
