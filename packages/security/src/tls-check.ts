@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs'
 import { basename } from 'node:path'
-import { looseSecret, type StackTls } from '@redis-cluster/core'
+import { looseSecret, type StackNode, type StackTls } from '@redis-cluster/core'
+import { stagedDir } from './_tls-renew-files.ts'
 import { judgeNodes, type AuditCheck } from './audit.ts'
 import { askNodes, configGet } from './node-checks.ts'
-import { describeExpiry, judgeExpiry, readCertificateExpiry, type CertificateExpiry } from './tls-expiry.ts'
-import { readNodeCertificates } from './tls-node-certs.ts'
+import { describeExpiry, judgeExpiry, readCertificateExpiry, readCertificateFile, type CertificateExpiry } from './tls-expiry.ts'
+import { readNodeCertificates, readPresentedCertificate } from './tls-node-certs.ts'
 
 const RESTART = '`pnpm run down && pnpm run up` (under RC_TLS=1 the local and compose runtimes start every node with port 0 and the tls-* lines)'
 const RECONFIGURE = 'give each node `port 0`, a tls-port, `tls-cluster yes` and `tls-replication yes` in its redis.conf, and restart it'
@@ -13,6 +15,7 @@ const NEW_CA = 'a CA cannot be renewed in place: move secrets/tls away, run `pnp
 const CHMOD = 'chmod 600 the private key named (compose: node.key and client.key 640, group 999; ca.key stays 600)'
 const RENEW_ON_HOSTS = "renew the named nodes' certificates on their hosts (`pnpm secrets:tls --host ...` makes one from this CA) and install them: `CONFIG SET tls-cert-file` and `tls-key-file` load them without a restart"
 const UNREAD = 'check that each node named answers on its TLS port, then audit again'
+const UNFINISHED = '`pnpm secrets:tls:renew` again: it finishes the renewal, reloading only the nodes that still present another certificate'
 
 /**
  * RC_TLS=1: every node speaks TLS only (plaintext port 0, a tls-port, TLS on
@@ -45,6 +48,7 @@ export const tlsCheck: AuditCheck = {
     const files = judgeExpiry(certificates)
     const renew = (lines: readonly string[]) => renewFix(stack.tls!, lines)
     const presented = stack.tls.remote ? await readNodeCertificates(stack) : []
+    const stale = stack.tls.remote ? [] : await staleNodes(stack.tls, stack.nodes)
     const unread = presented.flatMap((c) => ('problem' in c ? [c.problem] : []))
     const nodeCertificates = presented.flatMap((c) => ('expiry' in c ? [c.expiry] : []))
     const nodes = judgeExpiry(nodeCertificates)
@@ -54,6 +58,7 @@ export const tlsCheck: AuditCheck = {
     const note = [
       files.soon.length > 0 ? `renew soon: ${files.soon.join('; ')} (${renew(files.soon)})` : '',
       nodes.soon.length > 0 ? `renew soon, node certificates: ${nodes.soon.join('; ')} (${RENEW_ON_HOSTS})` : '',
+      stale.length === 0 && existsSync(stagedDir(stack.tls)) ? `${stagedDir(stack.tls)} is left from a renewal that did not finish (${UNFINISHED})` : '',
     ].filter(Boolean).join('; ')
     const fix = [
       plaintext.length > 0 ? (stack.tls.remote ? RECONFIGURE : RESTART) : '',
@@ -61,10 +66,11 @@ export const tlsCheck: AuditCheck = {
       nodes.expired.length > 0 ? RENEW_ON_HOSTS : '',
       unread.length > 0 ? UNREAD : '',
       loose.length > 0 ? CHMOD : '',
+      stale.length > 0 ? UNFINISHED : '',
     ].filter(Boolean).join('; ')
     const shown = `certificates: ${certificates.map((c) => `${basename(c.source)} ${describeExpiry(c)}`).join(', ')}`
     return judgeNodes(
-      [...plaintext, ...files.expired, ...nodes.expired.map((line) => `node certificate of ${line}`), ...unread, ...loose],
+      [...plaintext, ...files.expired, ...nodes.expired.map((line) => `node certificate of ${line}`), ...unread, ...stale, ...loose],
       `TLS only on all ${answers.length} nodes (port 0, tls-port, tls-cluster and tls-replication yes); ${shown}${stack.tls.remote ? `; node certificates (soonest expiry in each node's chain): ${groupByExpiry(nodeCertificates)}` : ''}`,
       fix,
       note || undefined,
@@ -84,4 +90,19 @@ function groupByExpiry(certificates: readonly CertificateExpiry[]): string {
   const groups = new Map<string, string[]>()
   for (const c of certificates) groups.set(describeExpiry(c), [...(groups.get(describeExpiry(c)) ?? []), c.source])
   return [...groups].map(([expiry, nodes]) => `${nodes.join(', ')} ${expiry}`).join('; ')
+}
+
+/**
+ * Local and compose: the nodes whose TLS handshake presents another
+ * certificate than node.crt. The file's dates say nothing about such a
+ * node (a renewal that did not reach it, or a certificate loaded by hand):
+ * it is named, never judged by the file.
+ */
+async function staleNodes(tls: StackTls, nodes: readonly StackNode[]): Promise<string[]> {
+  const file = readCertificateFile(tls.nodeCert)
+  const presented = await Promise.all(nodes.map(readPresentedCertificate))
+  return presented.flatMap((p) => {
+    if ('problem' in p) return [p.problem]
+    return p.fingerprint === file.fingerprint256 ? [] : [`${p.node}: presents another certificate than ${tls.nodeCert} (until ${p.validTo.toISOString().slice(0, 10)})`]
+  })
 }

@@ -169,11 +169,16 @@ describe('RC_TLS=1 (local runtime)', () => {
     copyFileSync(stack.tls!.nodeCert, join(test.dir, 'good.crt'))
     copyFileSync(soon, stack.tls!.nodeCert)
     try {
+      // node.crt alone is not what the nodes present: the audit names each node until it loads the file
+      const unloaded = (JSON.parse((await runCli('security/security-audit', ['--json'], test.env)).stdout) as AuditReport).checks.find((c) => c.id === 'tls')!
+      expect(unloaded).toMatchObject({ status: 'FAIL', detail: expect.stringContaining(`redis-node-0: presents another certificate than ${stack.tls!.nodeCert}`) })
+      await presentEverywhere(stack.tls!.nodeCert)
       const run = await runCli('security/security-audit', ['--json'], test.env)
       const tls = (JSON.parse(run.stdout) as AuditReport).checks.find((c) => c.id === 'tls')!
       expect(tls).toMatchObject({ status: 'PASS', note: expect.stringMatching(/renew soon: \S+node\.crt until \S+ \(0 days left\)/) })
     } finally {
       copyFileSync(join(test.dir, 'good.crt'), stack.tls!.nodeCert)
+      await presentEverywhere(stack.tls!.nodeCert)
     }
   })
 
